@@ -1,0 +1,79 @@
+"""An LTI 1.3 tool for Sakai: a room per placement, and guest links for people without an account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, load_settings
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Application factory: configuration → extensions → blueprints → error handlers → CLI."""
+    settings = load_settings(overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    configure(app, settings)
+    register_extensions(app, settings)
+    register_blueprints(app, settings)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def configure(app: Flask, settings) -> None:
+    from .database import engine_options
+
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=256 * 1024,
+        TOOL=settings,
+        **{k: v for k, v in settings.extra.items() if k.isupper()},
+    )
+    app.jinja_env.globals["tool_title"] = settings.title
+
+
+def register_extensions(app: Flask, settings) -> None:
+    from .database import init_database
+    from .lti.tool import ToolRuntime
+    from .security import init_security
+
+    init_database(app)
+    keys_dir = Path(app.config.get("KEYS_DIR") or PROJECT_ROOT / "keys")
+    if settings.demo:
+        from .demo.platform import add_demo_platform
+
+        add_demo_platform(settings, keys_dir)
+    app.extensions["lti_tool"] = ToolRuntime(settings, keys_dir)
+    init_security(app, settings)
+
+
+def register_blueprints(app: Flask, settings) -> None:
+    from .lti.views import bp as lti_bp
+    from .ops import bp as ops_bp
+
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(ops_bp)
+    if settings.demo:
+        from .demo.views import bp as demo_bp
+
+        app.register_blueprint(demo_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import lti_group
+
+    app.cli.add_command(lti_group)

@@ -1,0 +1,231 @@
+"""Configuration: defaults → config.json → environment → overrides, validated once at start-up.
+
+Every problem is reported as one `ConfigError` line that names the file, the key and what is wrong,
+so an admin never has to read a traceback to fix a typo.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .lti.roles import DEFAULT_ROLE_MAP
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.json"
+
+DEFAULT_MODULES: dict[str, dict[str, Any]] = {
+    "invitetomedia": {"enabled": True},
+    "theming": {"enabled": True, "mediapage": "Yes"},
+}
+PLATFORM_URL_KEYS = ("auth_login_url", "auth_token_url", "key_set_url")
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line for the admin."""
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """The validated configuration that the rest of the app reads."""
+
+    config_path: str
+    title: str
+    base_url: str
+    modules: dict[str, dict[str, Any]]
+    roles: dict[str, tuple[str, ...]]
+    platforms: dict[str, list[dict[str, Any]]]
+    database_url: str
+    secret_key: str
+    demo: bool
+    retention_days: int = 30
+    embed_origins: tuple[str, ...] = ()
+    redis_url: str | None = None
+    trusted_proxies: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def platform_modules(self, issuer: str, client_id: str | None = None) -> dict[str, dict]:
+        """Global modules with the per-platform override merged in."""
+        merged = copy.deepcopy(self.modules)
+        for reg in self.platforms.get(issuer, []):
+            if client_id is None or reg.get("client_id") == client_id:
+                for name, values in (reg.get("modules") or {}).items():
+                    merged.setdefault(name, {}).update(values)
+                break
+        return merged
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
+    overrides = dict(overrides or {})
+    path = Path(overrides.pop("config_path", None) or os.environ.get("LTI_TOOL_CONFIG") or DEFAULT_CONFIG_PATH)
+    raw = _read_json(path) if path.exists() or "config" not in overrides else {}
+    if "config" in overrides:
+        raw = copy.deepcopy(overrides.pop("config"))
+    where = path.name
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: the file must hold one JSON object")
+
+    tool = _section(raw, "tool", where)
+    base_url = os.environ.get("LTI_TOOL_BASE_URL") or tool.get("base_url")
+    base_url = overrides.pop("base_url", None) or base_url
+    base_url = _url(base_url, f"{where}: tool.base_url").rstrip("/")
+    title = tool.get("title", "Guest access for rooms")
+    if not isinstance(title, str) or not title.strip():
+        raise ConfigError(f"{where}: tool.title: must be a non-empty string")
+
+    demo = bool(overrides.pop("demo", False) or _env_flag("LTI_TOOL_DEMO"))
+    testing = bool(overrides.get("TESTING"))
+    if demo and not _is_loopback(base_url):
+        raise ConfigError(
+            f"{where}: tool.base_url: demo mode only runs on a loopback address "
+            f"(localhost or 127.0.0.1), not {base_url}"
+        )
+    secret_key = overrides.pop("secret_key", None) or os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if not (demo or testing):
+            raise ConfigError("SECRET_KEY: not set; the tool refuses to start without it outside demo mode")
+        secret_key = "demo-only-secret-" + base_url
+    embed_origins = _section(raw, "media", where).get("embed_origins", [])
+    if not isinstance(embed_origins, list):
+        raise ConfigError(f"{where}: media.embed_origins: must be a list of origins")
+    for i, origin in enumerate(embed_origins):
+        _url(origin, f"{where}: media.embed_origins[{i}]")
+
+    retention = _section(raw, "guests", where).get("retention_days", 30)
+    if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 3650:
+        raise ConfigError(f"{where}: guests.retention_days: must be a whole number of days from 1 to 3650")
+
+    return ToolSettings(
+        config_path=str(path),
+        title=title.strip(),
+        base_url=base_url,
+        modules=_modules(raw.get("modules", DEFAULT_MODULES), f"{where}: modules"),
+        roles=_roles(raw.get("roles", {}), where),
+        platforms=_platforms(raw.get("platforms", {}), where),
+        database_url=overrides.pop("database_url", None)
+        or os.environ.get("DATABASE_URL")
+        or f"sqlite:///{PROJECT_ROOT / 'instance' / 'lti_tool.sqlite3'}",
+        secret_key=secret_key,
+        demo=demo,
+        retention_days=retention,
+        embed_origins=tuple(o.rstrip("/") for o in embed_origins),
+        redis_url=os.environ.get("REDIS_URL") or None,
+        trusted_proxies=_int_env("TRUSTED_PROXIES", 0),
+        extra=overrides,
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (set LTI_TOOL_CONFIG to the right path)") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def _section(raw: dict, name: str, where: str) -> dict:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {name}: must be an object")
+    return value
+
+
+def _url(value: Any, label: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{label}: missing; it must be an http(s) URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{label}: {value!r} is not an http(s) URL")
+    return value
+
+
+def _modules(value: Any, label: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label}: must be an object like {json.dumps(DEFAULT_MODULES)}")
+    merged = copy.deepcopy(DEFAULT_MODULES)
+    for name, settings in value.items():
+        if name not in DEFAULT_MODULES:
+            raise ConfigError(f"{label}.{name}: unknown module (known: invitetomedia, theming)")
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{label}.{name}: must be an object")
+        if "enabled" in settings and not isinstance(settings["enabled"], bool):
+            raise ConfigError(f"{label}.{name}.enabled: must be true or false")
+        if "mediapage" in settings and settings["mediapage"] not in ("Yes", "No"):
+            raise ConfigError(f'{label}.{name}.mediapage: must be "Yes" or "No"')
+        merged[name].update(settings)
+    return merged
+
+
+def _roles(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: roles: must be an object with 'host' and/or 'moderator' lists")
+    roles = dict(DEFAULT_ROLE_MAP)
+    for name, uris in value.items():
+        if name not in ("host", "moderator"):
+            raise ConfigError(f"{where}: roles.{name}: unknown role (use 'host' or 'moderator')")
+        if not isinstance(uris, list) or not all(isinstance(u, str) and u for u in uris):
+            raise ConfigError(f"{where}: roles.{name}: must be a list of role URIs")
+        roles[name] = tuple(uris)
+    return roles
+
+
+def _platforms(value: Any, where: str) -> dict[str, list[dict[str, Any]]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: platforms: must be an object keyed by issuer")
+    platforms: dict[str, list[dict[str, Any]]] = {}
+    for issuer, regs in value.items():
+        _url(issuer, f"{where}: platforms key {issuer!r}")
+        if isinstance(regs, dict):
+            regs = [regs]
+        if not isinstance(regs, list) or not regs:
+            raise ConfigError(f"{where}: platforms[{issuer!r}]: must be a list of registrations")
+        for i, reg in enumerate(regs):
+            label = f"{where}: platforms[{issuer!r}][{i}]"
+            if not isinstance(reg, dict):
+                raise ConfigError(f"{label}: must be an object")
+            if not isinstance(reg.get("client_id"), str) or not reg["client_id"]:
+                raise ConfigError(f"{label}.client_id: missing; paste the Client ID that Sakai shows")
+            for key in PLATFORM_URL_KEYS:
+                _url(reg.get(key), f"{label}.{key}")
+            deployments = reg.get("deployment_ids")
+            if (
+                not isinstance(deployments, list)
+                or not deployments
+                or not all(isinstance(d, str) and d for d in deployments)
+            ):
+                raise ConfigError(f'{label}.deployment_ids: must be a non-empty list of strings, e.g. ["1"]')
+            if "modules" in reg:
+                _modules(reg["modules"], f"{label}.modules")
+        platforms[issuer] = regs
+    return platforms
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: must be a whole number, not {raw!r}") from None
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,53 @@
+"""The tool as the LTI views see it: its URLs, keys and platform registrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import ToolSettings
+from ..errors import LaunchError
+from . import claims, keys
+from .context import LaunchContext
+from .registry import PlatformRegistry, effective_modules
+
+
+class ToolRuntime:
+    def __init__(self, settings: ToolSettings, keys_dir: Path):
+        self.settings = settings
+        self.keys_dir = keys_dir
+        self.launch_url = settings.base_url + "/lti/launch"
+        self.launch_urls = (self.launch_url,)
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url + path
+
+    def is_launch_url(self, url: str) -> bool:
+        return url.split("?")[0].rstrip("/") in self.launch_urls
+
+    def tool_keys(self) -> list[keys.ToolKey]:
+        found = keys.load_keys(self.keys_dir)
+        if not found:
+            raise LaunchError("The tool has no signing key yet. Run 'lti-tool keys generate'.", code="no_tool_key")
+        return found
+
+    def signing_key(self) -> keys.ToolKey:
+        return self.tool_keys()[-1]
+
+    def jwks(self) -> dict:
+        return keys.jwks(self.tool_keys())
+
+    def registry(self) -> PlatformRegistry:
+        return PlatformRegistry(self.settings.platforms, self.signing_key().private_pem.decode())
+
+    def modules_for(self, issuer: str, client_id: str) -> dict[str, dict]:
+        return effective_modules(self.settings.modules, self.registry().registration_dict(issuer, client_id))
+
+    def render_launch(self, ctx: LaunchContext):
+        if ctx.message_type == claims.DEEP_LINKING_REQUEST:
+            raise LaunchError(
+                "Adding this tool through a content picker is not available yet; add it as a site tool instead.",
+                code="deep_linking_unsupported",
+            )
+        from ..rooms.views import media_page
+
+        return media_page(ctx)

@@ -1,0 +1,236 @@
+"""LTI endpoints: third-party initiated login, launch (redirect URI and target link URI), JWKS.
+
+Sakai specifics (shared/reference/sakai-lti13.md): login initiation is a GET without
+`lti_message_hint`; the id_token may be posted to the target link URI instead of the redirect URI;
+everything happens in a cross-site iframe, so the state cookie may be dropped and Sakai's
+postMessage platform storage (`lti_storage_target`) is used to bind the launch to the browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request
+from sqlalchemy import update
+
+from ..clock import utcnow
+from ..errors import LaunchError
+from ..extensions import db
+from ..models import Launch, LoginState
+from ..security import frame_ancestors_for_platforms
+from . import claims
+from .context import TOKEN_MAX_AGE, LaunchContext, issue_token
+from .launch import SakaiMessageLaunch
+from .registry import origin
+from .roles import decide_role, is_admin
+
+bp = Blueprint("lti", __name__)
+bp.before_request(frame_ancestors_for_platforms)
+
+LOGIN_TTL = timedelta(minutes=10)
+LOGIN_PARAMS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "client_id",
+    "lti_deployment_id",
+    "lti_message_hint",
+)
+STORAGE_PREFIX = "lti_state_"
+
+
+def tool():
+    return current_app.extensions["lti_tool"]
+
+
+def state_cookie_name(state: str) -> str:
+    return "lti1p3_" + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+@bp.route("/lti/login", methods=["GET", "POST"])
+def login():
+    params = {k: (request.values.get(k) or "").strip() for k in LOGIN_PARAMS}
+    if not params["iss"] or not params["login_hint"]:
+        raise LaunchError("The login request is missing the issuer or login hint.", code="login_missing_params")
+    if params["target_link_uri"] and not tool().is_launch_url(params["target_link_uri"]):
+        raise LaunchError(
+            "The login request points at an address that is not this tool.",
+            code="foreign_target_link_uri",
+        )
+    registry = tool().registry()
+    client_id = params["client_id"] or registry.default_client_id(params["iss"])
+    reg = registry.registration_dict(params["iss"], client_id) if client_id else None
+    if reg is None:
+        raise LaunchError(
+            "This Sakai server or tool registration is not known to the tool. Ask your Sakai administrator "
+            "to check the issuer and Client ID.",
+            code="unknown_registration",
+        )
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    db.session.add(
+        LoginState(
+            state=state,
+            nonce=nonce,
+            issuer=params["iss"],
+            client_id=client_id,
+            login_params={k: v for k, v in params.items() if v},
+            expires_at=utcnow() + LOGIN_TTL,
+        )
+    )
+    db.session.commit()
+    auth_url = (
+        reg["auth_login_url"]
+        + "?"
+        + urlencode(
+            {
+                "scope": "openid",
+                "response_type": "id_token",
+                "response_mode": "form_post",
+                "prompt": "none",
+                "client_id": client_id,
+                "redirect_uri": tool().launch_url,
+                "state": state,
+                "nonce": nonce,
+                "login_hint": params["login_hint"],
+                **({"lti_message_hint": params["lti_message_hint"]} if params["lti_message_hint"] else {}),
+            }
+        )
+    )
+    storage_target = request.values.get("lti_storage_target")
+    if storage_target:
+        # Sakai's portal keeps the state for us in case the browser drops the iframe cookie.
+        response = make_response(
+            render_template(
+                "lti/login_storage.html",
+                auth_url=auth_url,
+                storage_target=storage_target,
+                storage_origin=origin(reg["auth_login_url"]),
+                storage_key=STORAGE_PREFIX + state,
+                state=state,
+            )
+        )
+    else:
+        response = redirect(auth_url)
+    _set_state_cookie(response, state)
+    return response
+
+
+def _set_state_cookie(response, state: str) -> None:
+    response.set_cookie(
+        state_cookie_name(state),
+        state,
+        max_age=int(LOGIN_TTL.total_seconds()),
+        secure=True,
+        httponly=True,
+        samesite="None",
+        partitioned=True,
+    )
+
+
+@bp.post("/lti/launch")
+def launch():
+    params = {k: request.form.get(k, "") for k in ("id_token", "state")}
+    validated = SakaiMessageLaunch(
+        params, tool().registry(), secure=request.is_secure, launch_urls=tool().launch_urls
+    ).run()
+    state = params["state"]
+    cookie_ok = request.cookies.get(state_cookie_name(state)) == state
+    row = _record_launch(validated, bound=cookie_ok, state=state)
+    db.session.commit()
+    if cookie_ok:
+        return tool().render_launch(LaunchContext.from_row(row))
+    storage_target = request.form.get("lti_storage_target")
+    if storage_target:
+        return render_template(
+            "lti/launch_storage.html",
+            launch_id=row.id,
+            storage_target=storage_target,
+            storage_origin=origin(validated.registration["auth_login_url"]),
+            storage_key=STORAGE_PREFIX + state,
+            bind_url=tool().url("/lti/launch/bind"),
+            new_window_url=_new_window_url(state),
+        )
+    return render_template("lti/new_window.html", new_window_url=_new_window_url(state))
+
+
+@bp.post("/lti/launch/bind")
+def bind():
+    """Second half of a cookie-less launch: the page read the state back from platform storage."""
+    launch_id, state = request.form.get("launch_id", ""), request.form.get("state", "")
+    if not launch_id or not state:
+        raise LaunchError(
+            "The launch could not be confirmed. Open the tool again from Sakai.",
+            code="bind_missing",
+        )
+    # One statement: only the browser that holds the state can bind, and only once.
+    bound = db.session.execute(
+        update(Launch)
+        .where(
+            Launch.id == launch_id,
+            Launch.bound.is_(False),
+            Launch.state == state,
+            Launch.expires_at > utcnow(),
+        )
+        .values(bound=True)
+    ).rowcount
+    if not bound:
+        raise LaunchError("The launch could not be confirmed. Open the tool again from Sakai.", code="bind_failed")
+    db.session.commit()
+    return tool().render_launch(LaunchContext.from_row(db.session.get(Launch, launch_id)))
+
+
+def _new_window_url(state: str) -> str | None:
+    login = db.session.get(LoginState, state)
+    if login is None:
+        return None
+    return tool().url("/lti/login") + "?" + urlencode(login.login_params)
+
+
+def _record_launch(validated, *, bound: bool, state: str) -> Launch:
+    body = validated.body
+    room_id = None
+    if body.get(claims.MESSAGE_TYPE) == claims.RESOURCE_LINK_REQUEST:
+        from ..rooms.service import upsert_room
+
+        room_id = upsert_room(validated.issuer, validated.client_id, validated.deployment_id, body).id
+    name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
+    row = Launch(
+        room_id=room_id,
+        issuer=validated.issuer,
+        client_id=validated.client_id,
+        deployment_id=validated.deployment_id,
+        message_type=body[claims.MESSAGE_TYPE],
+        user_sub=body["sub"],
+        user_name=(str(name).strip()[:255] or None) if name else None,
+        user_email=(str(body["email"])[:255] if body.get("email") else None),
+        role=decide_role(body.get(claims.ROLES), current_app.config["TOOL"].roles).value,
+        is_admin=is_admin(body.get(claims.ROLES)),
+        locale=str(body.get("locale") or "en_US")[:16],
+        extra=_extra(body),
+        bound=bound,
+        state=state,
+        expires_at=utcnow() + timedelta(seconds=TOKEN_MAX_AGE),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def _extra(body: dict) -> dict:
+    settings = body.get(claims.DEEP_LINKING_SETTINGS)
+    return {"deep_linking_settings": settings} if isinstance(settings, dict) else {}
+
+
+@bp.get("/lti/jwks")
+@bp.get("/.well-known/jwks.json")
+def jwks():
+    response = jsonify(tool().jwks())
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+__all__ = ["bp", "issue_token"]

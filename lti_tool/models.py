@@ -1,0 +1,281 @@
+"""The tables. UTC everywhere (`UTCDateTime`); ids that reach a browser are random, never sequential."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .clock import utcnow
+from .extensions import UTCDateTime, db
+
+
+def new_id() -> str:
+    """128-bit random identifier for rows whose id appears in URLs or tokens."""
+    return secrets.token_urlsafe(16)
+
+
+class Platform(db.Model):
+    """A platform registered at run time (CLI or dynamic registration), beside those in config.json."""
+
+    __tablename__ = "platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(String(1024))
+    auth_token_url: Mapped[str] = mapped_column(String(1024))
+    key_set_url: Mapped[str] = mapped_column(String(1024))
+    deployment_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    modules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KeySetCache(db.Model):
+    """A platform's JWKS, shared by every worker; `refetch_after` throttles unknown-kid refetches."""
+
+    __tablename__ = "key_set_cache"
+
+    url: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    jwks: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refetch_after: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginState(db.Model):
+    """One OIDC login in flight (LTI Security Framework §5.1.1): state → nonce and login params."""
+
+    __tablename__ = "login_state"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    login_params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class UsedNonce(db.Model):
+    """Nonces already accepted. The primary key makes 'use once' a single atomic insert."""
+
+    __tablename__ = "used_nonce"
+
+    nonce: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Room(db.Model):
+    """One room per placement: platform + deployment + context + resource link."""
+
+    __tablename__ = "room"
+    __table_args__ = (UniqueConstraint("issuer", "deployment_id", "context_id", "resource_link_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(255))
+    context_title: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[str] = mapped_column(String(16), default="room")
+    guest_access_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    admission_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    guest_chat_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    media_url: Mapped[str | None] = mapped_column(String(2048))
+    media_kind: Mapped[str | None] = mapped_column(String(16))
+    # Bumped by every change that a polling client must see (ETag of the state endpoint).
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    links: Mapped[list[GuestLink]] = relationship(back_populates="room", order_by="GuestLink.slot")
+
+
+class Launch(db.Model):
+    """A validated launch. Only its id travels, inside the signed launch token of the page."""
+
+    __tablename__ = "launch"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    room_id: Mapped[str | None] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    message_type: Mapped[str] = mapped_column(String(64))
+    user_sub: Mapped[str] = mapped_column(String(255))
+    user_name: Mapped[str | None] = mapped_column(String(255))
+    user_email: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(16), default="en_US")
+    # Deep-linking settings and other per-message data that later requests need.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # False until the browser proved it holds the login state (cookie or platform storage).
+    bound: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    room: Mapped[Room | None] = relationship()
+
+
+class GuestGroup(db.Model):
+    """The room's guest access group: a system group that admitted guests belong to."""
+
+    __tablename__ = "guest_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GuestLink(db.Model):
+    """A shared guest link. `slot` 1..3 is unique per room, which caps a room at three links."""
+
+    __tablename__ = "guest_link"
+    __table_args__ = (
+        UniqueConstraint("room_id", "slot"),
+        CheckConstraint("slot BETWEEN 1 AND 3", name="slot_range"),
+        CheckConstraint("max_clicks IS NULL OR used_clicks <= max_clicks", name="clicks_within_limit"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    max_clicks: Mapped[int | None] = mapped_column(Integer)
+    used_clicks: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    room: Mapped[Room] = relationship(back_populates="links")
+
+
+class Guest(db.Model):
+    """A person who joined through a guest link. Never an LTI user; deleted after retention."""
+
+    __tablename__ = "guest"
+    __table_args__ = (Index("ix_guest_room_status", "room_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    link_id: Mapped[str | None] = mapped_column(ForeignKey("guest_link.id", ondelete="SET NULL"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("guest_group.id", ondelete="SET NULL"))
+    link_name: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254))
+    # waiting | admitted | declined | removed | ended
+    status: Mapped[str] = mapped_column(String(16))
+    # sha256 of the guest session cookie; the cookie itself is never stored.
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RoomSession(db.Model):
+    """One run of a room's live session. A room is live while its latest run has no end."""
+
+    __tablename__ = "room_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_by: Mapped[str] = mapped_column(String(255))
+
+
+class Presence(db.Model):
+    """Heartbeat of a Sakai user or guest in a room; present while `last_seen_at` is recent."""
+
+    __tablename__ = "presence"
+    __table_args__ = (UniqueConstraint("room_id", "participant_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    participant_key: Mapped[str] = mapped_column(String(300))
+    display_name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatMessage(db.Model):
+    __tablename__ = "chat_message"
+    __table_args__ = (Index("ix_chat_message_room_id_id", "room_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("room_session.id", ondelete="CASCADE"))
+    author_key: Mapped[str] = mapped_column(String(300))
+    author_name: Mapped[str] = mapped_column(String(255))
+    is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(String(500))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RaisedHand(db.Model):
+    __tablename__ = "raised_hand"
+    __table_args__ = (UniqueConstraint("room_id", "participant_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    participant_key: Mapped[str] = mapped_column(String(300))
+    display_name: Mapped[str] = mapped_column(String(255))
+    is_guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Who changed what, when. Never holds link tokens or guest personal data."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    actor_name: Mapped[str | None] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistrationInvite(db.Model):
+    """One-time invitation code for dynamic registration; only its hash is stored."""
+
+    __tablename__ = "registration_invite"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateCounter(db.Model):
+    """Fixed-window counters for rate limits when no Redis is configured."""
+
+    __tablename__ = "rate_counter"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""Rooms: one per placement, their media page and (later) guest-link management."""

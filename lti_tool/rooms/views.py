@@ -1,0 +1,30 @@
+"""The room's media page, shown after a launch."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from ..extensions import db
+from ..lti.context import TOKEN_FIELD, TOKEN_HEADER, LaunchContext, issue_token
+from ..models import Room
+from .service import guest_access_availability
+
+
+def media_page(ctx: LaunchContext):
+    room = db.session.get(Room, ctx.room_id)
+    runtime = current_app.extensions["lti_tool"]
+    availability = guest_access_availability(room, runtime.modules_for(room.issuer, room.client_id))
+    return render_template(
+        "rooms/media_page.html",
+        room=room,
+        user_label=ctx.display_name,
+        role=ctx.role.value,
+        can_manage=ctx.role.can_manage,
+        show_manage_guest_access=ctx.role.can_manage and availability.available,
+        unavailable_reason=None if availability.available else availability.reason,
+        launch_token=issue_token(ctx.launch_id),
+        token_header=TOKEN_HEADER,
+        token_field=TOKEN_FIELD,
+        html_lang=ctx.locale.split("_")[0] or "en",
+        locale=ctx.locale.replace("_", "-"),
+    )

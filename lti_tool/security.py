@@ -1,0 +1,56 @@
+"""Security headers on every response, errors included.
+
+LTI pages may be framed only by the registered platforms (never '*'); every other page by no one.
+No inline script anywhere: scripts are files from 'self'.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def frame_ancestors_for_platforms() -> None:
+    """Mark this request's response as frameable by the registered platforms."""
+    g.frame_ancestors = "platforms"
+
+
+def init_security(app: Flask, settings) -> None:
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+            x_port=settings.trusted_proxies,
+        )
+    app.after_request(_headers)
+
+
+def _frame_ancestors() -> str:
+    if g.get("frame_ancestors") == "platforms":
+        origins = current_app.extensions["lti_tool"].registry().frame_origins()
+        return " ".join(origins) if origins else "'none'"
+    return g.get("frame_ancestors") or "'none'"
+
+
+def _headers(response):
+    csp = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        f"frame-ancestors {_frame_ancestors()}",
+    ]
+    if g.get("frame_src"):
+        csp.append(f"frame-src {g.frame_src}")
+    if g.get("media_src"):
+        csp.append(f"media-src {g.media_src}")
+    response.headers.setdefault("Content-Security-Policy", "; ".join(csp))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
