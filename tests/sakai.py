@@ -151,7 +151,7 @@ class SakaiPlatform:
         params.update(extra)
         return {k: v for k, v in params.items() if v is not None}
 
-    def claims(self, nonce: str, role: str | list[str] = "Instructor", **overrides: Any) -> dict[str, Any]:
+    def claims(self, nonce: str, role: str | list[str] = "Instructor", /, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
         roles = ROLES[role] if isinstance(role, str) else role
         user = overrides.pop("user", "5b1f7c2e")
@@ -251,3 +251,36 @@ def token_from(html: str) -> str | None:
 def room_id_from(html: str) -> str | None:
     match = re.search(r'<meta name="room-id" content="([^"]+)"', html)
     return match.group(1) if match else None
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def forge_hs256(body: dict[str, Any], secret: bytes, kid: str) -> str:
+    """The classic algorithm-confusion token: HS256 keyed with the platform's *public* key.
+    PyJWT refuses to build it, so it is assembled by hand."""
+    import hashlib
+    import hmac
+
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    payload = _b64url(json.dumps(body).encode())
+    signature = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64url(signature)}"
+
+
+def unsigned(body: dict[str, Any], kid: str) -> str:
+    """`alg: none`: no signature at all."""
+    header = _b64url(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
+    return f"{header}.{_b64url(json.dumps(body).encode())}."
+
+
+def start_login(client, platform: SakaiPlatform, **params: str) -> dict[str, str]:
+    """Login initiation as Sakai does it; returns the auth request's query (state, nonce, ...)."""
+    response = client.get("/lti/login", query_string=platform.login_params(**params))
+    assert response.status_code in (200, 302), response.get_data(as_text=True)[:300]
+    return {k: v[0] for k, v in parse_qs(urlsplit(auth_url_from(response)).query).items()}

@@ -1,0 +1,344 @@
+"""LTI 1.3 launches as Sakai sends them: who is launching, and every launch the tool refuses.
+
+Each refusal must be a 4xx page in plain words (never a 500, never a traceback).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import time
+
+import jwt
+import pytest
+
+from lti_tool.extensions import db
+from lti_tool.models import Launch
+from tests.sakai import (
+    DROP,
+    MEMBERSHIP,
+    TOOL_BASE,
+    C,
+    forge_hs256,
+    new_key,
+    pem,
+    public_jwk,
+    public_pem,
+    start_login,
+    unsigned,
+)
+
+TA = MEMBERSHIP + "Instructor#TeachingAssistant"
+LEARNER = MEMBERSHIP + "Learner"
+
+
+def role_shown(html: str) -> str:
+    return html.split("<dt>Your role</dt><dd>")[1].split("</dd>")[0]
+
+
+def post_launch(client, platform, role="Instructor", *, sign=None, state=None, **claims):
+    """Login as Sakai, then post an id_token built from `claims` (signed by `sign` if given)."""
+    auth = start_login(client, platform)
+    body = platform.claims(auth["nonce"], role, **claims)
+    token = sign(body) if sign else platform.sign(body)
+    return client.post(
+        "/lti/launch",
+        data={"id_token": token, "state": auth["state"] if state is None else state, "lti_storage_target": "_parent"},
+    )
+
+
+def assert_refused(response, status: int, words: str) -> None:
+    html = htmllib.unescape(response.get_data(as_text=True))
+    assert response.status_code == status, html[:600]
+    assert words in html, html[:600]
+    assert "Traceback" not in html
+    assert 'name="launch-token"' not in html
+
+
+# --- Who is launching ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("roles", "shown", "manages"),
+    [
+        ("Instructor", "Host", True),
+        ("TeachingAssistant", "Moderator", True),
+        (["Instructor#TeachingAssistant"], "Moderator", True),
+        (["TeachingAssistant"], "Moderator", True),
+        (["Instructor"], "Host", True),
+        ("ContentDeveloper", "Moderator", True),
+        ("Student", "Viewer", False),
+        ("Mentor", "Viewer", False),
+        ("Admin", "Host", True),
+        ([LEARNER, TA], "Moderator", True),
+        ([LEARNER, MEMBERSHIP + "Instructor"], "Host", True),
+        (["http://example.edu/roles#Janitor"], "Viewer", False),
+        ([], "Viewer", False),
+    ],
+)
+def test_role_decides_menu(launch, roles, shown, manages):
+    result = launch(roles)
+    assert result.response.status_code == 200, result.html[:500]
+    assert role_shown(result.html) == shown
+    assert ("Manage guest access" in result.html) is manages
+    assert 'aria-label="More actions"' in result.html
+
+
+def test_admin_launch_is_recorded_as_admin_host(app, launch):
+    launch("Admin")
+    with app.app_context():
+        row = db.session.execute(db.select(Launch)).scalar_one()
+        assert (row.role, row.is_admin) == ("host", True)
+
+
+def test_launch_without_name_or_email_shows_neutral_label(app, launch):
+    result = launch("Instructor", given_name=DROP, family_name=DROP, name=DROP, email=DROP)
+    assert result.response.status_code == 200, result.html[:500]
+    assert "Signed in as Sakai user" in result.html
+    with app.app_context():
+        row = db.session.execute(db.select(Launch)).scalar_one()
+        assert row.user_name is None and row.user_email is None
+
+
+def test_name_is_shown_when_sakai_sends_it(launch):
+    assert "Signed in as Jane Smith" in launch("Student").html
+
+
+def test_java_style_locale_becomes_html_language(launch):
+    html = launch("Student").html
+    assert '<html lang="en">' in html
+    assert '<meta name="user-locale" content="en-US">' in html
+
+
+def test_id_token_may_be_posted_to_the_target_link_uri(launch):
+    """Sakai posts to target_link_uri when the redirect URL is not registered: same endpoint."""
+    result = launch("Student")
+    assert result.response.status_code == 200
+    assert result.token
+
+
+# --- Signature and key refusals --------------------------------------------------------------
+
+
+def test_bad_signature_is_refused(client, platform):
+    def tamper(body):
+        header, payload, sig = platform.sign(body).split(".")
+        return f"{header}.{payload}.{sig[:-6]}AAAAAA"
+
+    assert_refused(post_launch(client, platform, sign=tamper), 400, "signature could not be verified")
+
+
+def test_attacker_key_under_platform_kid_is_refused(client, platform):
+    attacker = new_key()
+    sign = lambda body: platform.sign(body, key=attacker)  # noqa: E731
+    assert_refused(post_launch(client, platform, sign=sign), 400, "signature could not be verified")
+
+
+def test_alg_none_is_refused(client, platform):
+    sign = lambda body: unsigned(body, platform.kid)  # noqa: E731
+    assert_refused(post_launch(client, platform, sign=sign), 400, "RS256")
+
+
+def test_hs256_signed_with_platform_public_key_is_refused(client, platform):
+    sign = lambda body: forge_hs256(body, public_pem(platform.key), platform.kid)  # noqa: E731
+    assert_refused(post_launch(client, platform, sign=sign), 400, "RS256")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"jku": "https://attacker.test/jwks.json"},
+        {"x5u": "https://attacker.test/cert.pem"},
+        {"jwk": "JWK"},
+    ],
+)
+def test_key_carrying_headers_are_refused(client, platform, header):
+    attacker = new_key()
+    if "jwk" in header:
+        header = {"jwk": public_jwk(attacker, platform.kid)}
+    sign = lambda body: platform.sign(body, key=attacker, headers=header)  # noqa: E731
+    assert_refused(post_launch(client, platform, sign=sign), 400, "named its own signing key")
+
+
+def test_unknown_kid_is_refused(client, platform):
+    sign = lambda body: platform.sign(body, headers={"kid": "-1460973341"})  # noqa: E731
+    assert_refused(post_launch(client, platform, sign=sign), 400, "key that your Sakai server does not publish")
+
+
+# --- Claim refusals --------------------------------------------------------------------------
+
+
+def test_expired_token_is_refused(client, platform):
+    now = int(time.time())
+    assert_refused(post_launch(client, platform, iat=now - 7200, exp=now - 120), 400, "has expired")
+
+
+def test_iat_in_the_future_beyond_leeway_is_refused(client, platform):
+    now = int(time.time())
+    assert_refused(post_launch(client, platform, iat=now + 120, exp=now + 3720), 400, "dated in the future")
+
+
+def test_small_clock_skew_is_accepted(client, platform):
+    now = int(time.time())
+    response = post_launch(client, platform, iat=now + 50, exp=now + 3650)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    response = post_launch(client, platform, iat=now - 3650, exp=now - 50)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+
+
+def test_wrong_issuer_is_refused(client, platform):
+    assert_refused(post_launch(client, platform, iss="https://evil.test"), 400, "not known to the tool")
+
+
+def test_wrong_audience_is_refused(client, platform):
+    assert_refused(post_launch(client, platform, aud="another-tool"), 400, "not known to the tool")
+
+
+def test_audience_list_without_azp_is_refused(client, platform):
+    response = post_launch(client, platform, aud=[platform.client_id, "another-tool"])
+    assert_refused(response, 400, "not known to the tool")
+
+
+def test_audience_list_with_foreign_azp_is_refused(client, platform):
+    response = post_launch(client, platform, aud=[platform.client_id, "another-tool"], azp="another-tool")
+    assert_refused(response, 400, "not known to the tool")
+
+
+def test_single_audience_with_foreign_azp_is_refused(client, platform):
+    response = post_launch(client, platform, azp="another-tool")
+    assert_refused(response, 400, "meant for a different tool")
+
+
+def test_audience_list_with_our_azp_is_accepted(client, platform):
+    response = post_launch(client, platform, aud=["another-tool", platform.client_id], azp=platform.client_id)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+
+
+def test_audience_list_of_one_is_accepted(client, platform):
+    response = post_launch(client, platform, aud=[platform.client_id])
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nonce", "sub"])
+def test_missing_required_claim_is_refused(client, platform, claim):
+    assert_refused(post_launch(client, platform, **{claim: DROP}), 400, f"missing the required '{claim}' claim")
+
+
+def test_empty_sub_is_refused(client, platform):
+    assert_refused(post_launch(client, platform, sub=""), 400, "missing the required 'sub' claim")
+
+
+def test_wrong_version_is_refused(client, platform):
+    assert_refused(post_launch(client, platform, **{C + "version": "1.1"}), 400, "not an LTI 1.3 launch")
+
+
+def test_wrong_message_type_is_refused(client, platform):
+    response = post_launch(client, platform, **{C + "message_type": "LtiSubmissionReviewRequest"})
+    assert_refused(response, 400, "kind of LTI message is not supported")
+
+
+def test_unknown_deployment_is_refused(client, platform):
+    response = post_launch(client, platform, **{C + "deployment_id": "2"})
+    assert_refused(response, 400, "deployment of the tool is not registered")
+
+
+def test_missing_resource_link_is_refused(client, platform):
+    response = post_launch(client, platform, **{C + "resource_link": DROP})
+    assert_refused(response, 400, "missing required LTI information")
+
+
+def test_foreign_target_link_uri_in_token_is_refused(client, platform):
+    response = post_launch(client, platform, **{C + "target_link_uri": "https://evil.test/lti/launch"})
+    assert_refused(response, 400, "not this tool")
+
+
+def test_target_link_uri_with_our_prefix_but_other_host_is_refused(client, platform):
+    response = post_launch(client, platform, **{C + "target_link_uri": TOOL_BASE + ".evil.test/lti/launch"})
+    assert_refused(response, 400, "not this tool")
+
+
+def test_garbage_id_token_is_refused(client, platform):
+    auth = start_login(client, platform)
+    response = client.post("/lti/launch", data={"id_token": "not-a-jwt", "state": auth["state"]})
+    assert_refused(response, 400, "malformed")
+
+
+def test_missing_id_token_is_refused(client):
+    assert_refused(client.post("/lti/launch", data={"state": "x"}), 400, "did not include an id_token")
+
+
+def test_token_signed_with_a_weaker_rsa_alg_is_refused(client, platform):
+    sign = lambda body: jwt.encode(body, pem(platform.key), algorithm="RS512", headers={"kid": platform.kid})  # noqa: E731
+    assert_refused(post_launch(client, platform, sign=sign), 400, "RS256")
+
+
+# --- Login refusals --------------------------------------------------------------------------
+
+
+def test_login_from_unknown_issuer_is_refused(client, platform):
+    response = client.get("/lti/login", query_string=platform.login_params(iss="https://evil.test"))
+    assert_refused(response, 400, "not known to the tool")
+
+
+def test_login_with_unknown_client_is_refused(client, platform):
+    response = client.get("/lti/login", query_string=platform.login_params(client_id="nobody"))
+    assert_refused(response, 400, "not known to the tool")
+
+
+def test_login_without_login_hint_is_refused(client, platform):
+    response = client.get("/lti/login", query_string=platform.login_params(login_hint=None))
+    assert_refused(response, 400, "missing the issuer or login hint")
+
+
+def test_login_with_foreign_target_link_uri_is_refused(client, platform):
+    response = client.get("/lti/login", query_string=platform.login_params(target_link_uri="https://evil.test/"))
+    assert_refused(response, 400, "not this tool")
+
+
+def test_login_without_client_id_uses_the_default_registration(client, platform):
+    auth = start_login(client, platform, client_id=None)
+    assert auth["client_id"] == platform.client_id
+
+
+def test_login_does_not_require_lti_message_hint(client, platform):
+    auth = start_login(client, platform)
+    assert "lti_message_hint" not in auth
+    assert auth["redirect_uri"] == TOOL_BASE + "/lti/launch"
+
+
+# --- State, nonce and replay -----------------------------------------------------------------
+
+
+def test_missing_state_is_refused(client, platform):
+    assert_refused(post_launch(client, platform, state=""), 400, "expired or was already used")
+
+
+def test_unknown_state_is_refused(client, platform):
+    assert_refused(post_launch(client, platform, state="made-up-state"), 400, "expired or was already used")
+
+
+def test_state_of_another_login_is_refused(client, platform):
+    other = start_login(client, platform)
+    response = post_launch(client, platform, state=other["state"])
+    assert_refused(response, 400, "does not match the login")
+
+
+def test_expired_login_state_is_refused(client, platform, frozen_clock):
+    auth = start_login(client, platform)
+    frozen_clock.advance(minutes=11)
+    form = {"id_token": platform.sign(platform.claims(auth["nonce"])), "state": auth["state"]}
+    assert_refused(client.post("/lti/launch", data=form), 400, "expired or was already used")
+
+
+def test_sequential_replay_is_refused(client, platform):
+    auth = start_login(client, platform)
+    form = {"id_token": platform.sign(platform.claims(auth["nonce"])), "state": auth["state"]}
+    assert client.post("/lti/launch", data=form).status_code == 200
+    assert_refused(client.post("/lti/launch", data=form), 400, "already used")
+
+
+def test_refusals_are_logged_with_a_reason_code_and_no_token(client, platform, caplog):
+    caplog.set_level("INFO")
+    post_launch(client, platform, **{C + "deployment_id": "2"})
+    reasons = [getattr(r, "reason", None) for r in caplog.records]
+    assert "unknown_deployment" in reasons
+    assert "eyJ" not in caplog.text
