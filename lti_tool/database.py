@@ -5,6 +5,8 @@ BEGIN IMMEDIATE, so a read-then-write never fails with "database is locked".
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
@@ -15,6 +17,7 @@ from .extensions import db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY = "lti_tool_read_only"
 
 
 def engine_options(url: str) -> dict:
@@ -57,8 +60,21 @@ def _tune_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        writes = has_request_context() and request.method not in SAFE_METHODS
+        writes = (
+            has_request_context()
+            and request.method not in SAFE_METHODS
+            and not conn.get_execution_options().get(READ_ONLY)
+        )
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+@contextmanager
+def read_only_connection() -> Iterator:
+    """A short read on its own connection that never takes SQLite's write lock, for polling
+    inside a write request (a poller holding BEGIN IMMEDIATE would starve the writer it waits for)."""
+    with db.engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        yield conn
 
 
 def upgrade_database(app: Flask) -> None:

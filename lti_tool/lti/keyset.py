@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
+from ..database import read_only_connection
 from ..errors import LaunchError, Unavailable
 from ..extensions import db
 from ..models import KeySetCache
@@ -32,6 +33,7 @@ FETCH_DEADLINE = 5.0
 CONNECT_TIMEOUT = 2.0
 MAX_BYTES = 512 * 1024
 REFETCH_THROTTLE = timedelta(seconds=60)
+POLL_INTERVAL = 0.05
 TTL = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -99,7 +101,12 @@ class KeySetStore:
         keys, stale = self._from_shared_cache(url)
         if kid in keys and not stale:
             return keys[kid]
-        fresh = self._refetch(url)
+        claimed = self._claim_refetch(url)
+        fresh = self._refetch(url) if claimed else None
+        if fresh is None and not claimed and not keys:
+            # Nothing cached yet and another request is fetching right now (a class opening the
+            # tool at once on a fresh install): wait for its result instead of failing.
+            fresh = self._await_fetch_in_flight(url)
         if fresh is not None:
             keys = fresh
         if kid in keys:
@@ -158,9 +165,29 @@ class KeySetStore:
         db.session.commit()
         return bool(claimed)
 
+    def _await_fetch_in_flight(self, url: str) -> dict[str, Any] | None:
+        """Poll the shared cache until the claimed fetch stores keys, at most until that fetch's
+        own deadline (so this launch, too, fails closed within `FETCH_DEADLINE`)."""
+        give_up = time.monotonic() + FETCH_DEADLINE
+        while time.monotonic() < give_up:
+            with read_only_connection() as conn:
+                row = conn.execute(
+                    select(KeySetCache.jwks, KeySetCache.refetch_after).where(KeySetCache.url == url)
+                ).one_or_none()
+            if row is None:
+                return None
+            keys = parse_keys(json.loads(row.jwks))
+            if keys:
+                self._remember(url, keys)
+                return keys
+            claimed_at = row.refetch_after - REFETCH_THROTTLE
+            if utcnow() - claimed_at > timedelta(seconds=FETCH_DEADLINE):
+                return None  # that fetch is over and found nothing
+            time.sleep(POLL_INTERVAL)
+        return None
+
     def _refetch(self, url: str) -> dict[str, Any] | None:
-        if not self._claim_refetch(url):
-            return None
+        """Fetch and store the key set; only the caller that won `_claim_refetch` does this."""
         try:
             data = fetch_jwks(url)
         except KeySetError as exc:
