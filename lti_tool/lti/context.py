@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, g, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from ..clock import utcnow
 from ..errors import Forbidden, SessionExpired
@@ -67,8 +67,15 @@ class LaunchContext:
         )
 
 
+class _ClockSigner(TimestampSigner):
+    """Token ages are read from the app clock, the same one that dates the launch row."""
+
+    def get_timestamp(self) -> int:
+        return int(utcnow().timestamp())
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="launch-token")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="launch-token", signer=_ClockSigner)
 
 
 def issue_token(launch_id: str) -> str:
