@@ -66,9 +66,10 @@ def guest_access_availability(room: Room, modules: dict[str, dict[str, Any]]) ->
     """Guest access needs Invitetomedia, Theming with mediapage 'Yes', and a non-gallery room."""
     if room.kind == "mediagallery":
         return Availability(False, GALLERY)
+    missing = []  # name everything the Sakai admin has to switch on, not just the first
     if not modules.get("invitetomedia", {}).get("enabled"):
-        return Availability(False, INVITE_MISSING)
+        missing.append(INVITE_MISSING)
     theming = modules.get("theming", {})
     if not theming.get("enabled") or theming.get("mediapage") != "Yes":
-        return Availability(False, THEMING_MISSING)
-    return Availability(True)
+        missing.append(THEMING_MISSING)
+    return Availability(False, " ".join(missing)) if missing else Availability(True)
