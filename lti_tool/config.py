@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from .lti.roles import DEFAULT_ROLE_MAP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,23 +53,12 @@ class ToolSettings:
     trusted_proxies: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def platform_modules(self, issuer: str, client_id: str | None = None) -> dict[str, dict]:
-        """Global modules with the per-platform override merged in."""
-        merged = copy.deepcopy(self.modules)
-        for reg in self.platforms.get(issuer, []):
-            if client_id is None or reg.get("client_id") == client_id:
-                for name, values in (reg.get("modules") or {}).items():
-                    merged.setdefault(name, {}).update(values)
-                break
-        return merged
-
 
 def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     overrides = dict(overrides or {})
     path = Path(overrides.pop("config_path", None) or os.environ.get("LTI_TOOL_CONFIG") or DEFAULT_CONFIG_PATH)
-    raw = _read_json(path) if path.exists() or "config" not in overrides else {}
-    if "config" in overrides:
-        raw = copy.deepcopy(overrides.pop("config"))
+    # An explicit config (tests, tools) replaces the file; the file is then not read at all.
+    raw = copy.deepcopy(overrides.pop("config")) if "config" in overrides else _read_json(path)
     where = path.name
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: the file must hold one JSON object")
@@ -86,11 +78,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
             f"{where}: tool.base_url: demo mode only runs on a loopback address "
             f"(localhost or 127.0.0.1), not {base_url}"
         )
-    secret_key = overrides.pop("secret_key", None) or os.environ.get("SECRET_KEY")
-    if not secret_key:
-        if not (demo or testing):
-            raise ConfigError("SECRET_KEY: not set; the tool refuses to start without it outside demo mode")
-        secret_key = "demo-only-secret-" + base_url
+    modules = _modules(raw.get("modules", DEFAULT_MODULES), f"{where}: modules")
+    roles = _roles(raw.get("roles", {}), where)
+    platforms = _platforms(raw.get("platforms", {}), where)
     embed_origins = _section(raw, "media", where).get("embed_origins", [])
     if not isinstance(embed_origins, list):
         raise ConfigError(f"{where}: media.embed_origins: must be a list of origins")
@@ -101,16 +91,21 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 3650:
         raise ConfigError(f"{where}: guests.retention_days: must be a whole number of days from 1 to 3650")
 
+    # Checked after the whole file, so an admin fixes config.json in one go.
+    secret_key = overrides.pop("secret_key", None) or os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if not (demo or testing):
+            raise ConfigError("SECRET_KEY: not set; the tool refuses to start without it outside demo mode")
+        secret_key = "demo-only-secret-" + base_url
+
     return ToolSettings(
         config_path=str(path),
         title=title.strip(),
         base_url=base_url,
-        modules=_modules(raw.get("modules", DEFAULT_MODULES), f"{where}: modules"),
-        roles=_roles(raw.get("roles", {}), where),
-        platforms=_platforms(raw.get("platforms", {}), where),
-        database_url=overrides.pop("database_url", None)
-        or os.environ.get("DATABASE_URL")
-        or f"sqlite:///{PROJECT_ROOT / 'instance' / 'lti_tool.sqlite3'}",
+        modules=modules,
+        roles=roles,
+        platforms=platforms,
+        database_url=_database_url(overrides.pop("database_url", None)),
         secret_key=secret_key,
         demo=demo,
         retention_days=retention,
@@ -205,6 +200,15 @@ def _platforms(value: Any, where: str) -> dict[str, list[dict[str, Any]]]:
                 _modules(reg["modules"], f"{label}.modules")
         platforms[issuer] = regs
     return platforms
+
+
+def _database_url(override: str | None) -> str:
+    url = override or os.environ.get("DATABASE_URL") or f"sqlite:///{PROJECT_ROOT / 'instance' / 'lti_tool.sqlite3'}"
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL: not a database URL (e.g. postgresql+psycopg://user@host/dbname)") from None
+    return url
 
 
 def _env_flag(name: str) -> bool:
