@@ -215,7 +215,7 @@ class SakaiPlatform:
         algorithm: str = "RS256",
     ) -> str:
         hdr = {"kid": self.kid, **(headers or {})}
-        return jwt.encode(body, pem(key or self.key), algorithm=algorithm, headers=hdr)
+        return jwt.encode(body, key or self.key, algorithm=algorithm, headers=hdr)
 
     def authorize(self, auth_url: str, role: str | list[str] = "Instructor", **overrides: Any) -> dict[str, str]:
         """What Sakai's oidc_auth answers: the form fields it auto-posts to the tool."""

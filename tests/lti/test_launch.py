@@ -20,7 +20,6 @@ from tests.sakai import (
     C,
     forge_hs256,
     new_key,
-    pem,
     public_jwk,
     public_pem,
     start_login,
@@ -267,7 +266,7 @@ def test_missing_id_token_is_refused(client):
 
 
 def test_token_signed_with_a_weaker_rsa_alg_is_refused(client, platform):
-    sign = lambda body: jwt.encode(body, pem(platform.key), algorithm="RS512", headers={"kid": platform.kid})  # noqa: E731
+    sign = lambda body: jwt.encode(body, platform.key, algorithm="RS512", headers={"kid": platform.kid})  # noqa: E731
     assert_refused(post_launch(client, platform, sign=sign), 400, "RS256")
 
 
