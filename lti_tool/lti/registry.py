@@ -26,12 +26,16 @@ class PlatformRegistry(ToolConfDict):
     working at once on every worker.
     """
 
-    def __init__(self, platforms: dict[str, list[dict[str, Any]]], private_pem: str):
+    def __init__(self, platforms: dict[str, list[dict[str, Any]]], private_pem: str | None):
         super().__init__({iss: [dict(r) for r in regs] for iss, regs in platforms.items()})
         self._private_pem = private_pem
         for issuer, regs in platforms.items():
             for reg in regs:
-                self.set_private_key(issuer, private_pem, client_id=reg["client_id"])
+                self._set_key(issuer, reg["client_id"])
+
+    def _set_key(self, issuer: str, client_id: str) -> None:
+        if self._private_pem is not None:
+            self.set_private_key(issuer, self._private_pem, client_id=client_id)
 
     def _load_from_db(self, iss: str) -> None:
         if iss in self._config:
@@ -43,7 +47,7 @@ class PlatformRegistry(ToolConfDict):
             self._config[iss] = regs
             self._validate_iss_config_item(iss, regs)
             for reg in regs:
-                self.set_private_key(iss, self._private_pem, client_id=reg["client_id"])
+                self._set_key(iss, reg["client_id"])
 
     def registration_dict(self, iss: str, client_id: str | None) -> dict[str, Any] | None:
         """The raw registration entry (with our extra keys such as `modules`)."""

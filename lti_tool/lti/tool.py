@@ -37,7 +37,10 @@ class ToolRuntime:
         return keys.jwks(self.tool_keys())
 
     def registry(self) -> PlatformRegistry:
-        return PlatformRegistry(self.settings.platforms, self.signing_key().private_pem.decode())
+        # Login, launch and frame-ancestors do not sign anything: they work (and error pages
+        # render) before a key exists; only signing and the JWKS insist on one.
+        found = keys.load_keys(self.keys_dir)
+        return PlatformRegistry(self.settings.platforms, found[-1].private_pem.decode() if found else None)
 
     def modules_for(self, issuer: str, client_id: str) -> dict[str, dict]:
         return effective_modules(self.settings.modules, self.registry().registration_dict(issuer, client_id))
