@@ -34,6 +34,15 @@ LEEWAY_SECONDS = 60
 REQUIRED_CLAIMS = ["exp", "iat", "nonce", "sub", "iss", "aud"]
 FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
 NONCE_TTL = timedelta(hours=2)
+INVALID_SUB = getattr(jwt.exceptions, "InvalidSubjectError", ())  # PyJWT >= 2.10 checks that sub is a string
+OBJECT_CLAIMS = (
+    claims.CUSTOM,
+    claims.CONTEXT,
+    claims.RESOURCE_LINK,
+    claims.LAUNCH_PRESENTATION,
+    claims.TOOL_PLATFORM,
+    claims.DEEP_LINKING_SETTINGS,
+)
 
 
 class _ParamsRequest(Request):
@@ -162,6 +171,8 @@ class SakaiMessageLaunch(MessageLaunch):
             raise _refuse("wrong_iss", "This launch came from an unexpected issuer.") from None
         except jwt.MissingRequiredClaimError as exc:
             raise _refuse("missing_claim", f"The launch is missing the required '{exc.claim}' claim.") from None
+        except INVALID_SUB:
+            raise _refuse("missing_claim", "The launch is missing the required 'sub' claim.") from None
         except jwt.InvalidTokenError:
             raise _refuse("bad_signature", "The launch signature could not be verified.") from None
         aud = body["aud"]
@@ -174,6 +185,10 @@ class SakaiMessageLaunch(MessageLaunch):
         return body
 
     def check_deployment_and_message(self, body: dict[str, Any]) -> None:
+        for name in OBJECT_CLAIMS:  # later code (and pylti1p3) reads these with .get()
+            if name in body and not isinstance(body[name], dict):
+                short = name.rsplit("/", 1)[-1]
+                raise _refuse("malformed_claim", f"The launch's '{short}' information is malformed.")
         if body.get(claims.VERSION) != "1.3.0":
             raise _refuse("wrong_version", "This launch is not an LTI 1.3 launch.")
         if body.get(claims.MESSAGE_TYPE) not in (

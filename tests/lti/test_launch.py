@@ -341,3 +341,29 @@ def test_refusals_are_logged_with_a_reason_code_and_no_token(client, platform, c
     reasons = [getattr(r, "reason", None) for r in caplog.records]
     assert "unknown_deployment" in reasons
     assert "eyJ" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {C + "custom": ["room_type", "mediagallery"]},
+        {C + "custom": "room_type=mediagallery"},
+        {C + "context": "site-1"},
+        {C + "context": {"id": {"nested": 1}, "title": ["x"]}},
+        {C + "resource_link": "content:12"},
+        {C + "resource_link": {"id": 12, "title": {"t": 1}}},
+        {C + "roles": MEMBERSHIP + "Instructor"},
+        {C + "roles": [1, None]},
+        {C + "roles": None},
+        {"name": 42, "given_name": ["Ada"], "email": {"x": 1}},
+        {"locale": 7},
+        {C + "deployment_id": 1},
+        {"sub": 123},
+        {C + "target_link_uri": ["https://tool.test/lti/launch"]},
+    ],
+    ids=lambda c: "-".join(k.rsplit("/", 1)[-1] for k in c),
+)
+def test_malformed_claim_types_never_crash(client, platform, claims):
+    response = post_launch(client, platform, **claims)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)[:500]
+    assert "Traceback" not in response.get_data(as_text=True)
