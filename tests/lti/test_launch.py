@@ -367,3 +367,26 @@ def test_malformed_claim_types_never_crash(client, platform, claims):
     response = post_launch(client, platform, **claims)
     assert response.status_code in (200, 400), response.get_data(as_text=True)[:500]
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_login_by_post_works_too(client, platform):
+    response = client.post("/lti/login", data=platform.login_params(lti_storage_target=None))
+    assert response.status_code == 302
+    assert "state=" in response.headers["Location"]
+
+
+def test_lti_message_hint_is_passed_back_when_sent(client, platform):
+    assert start_login(client, platform, lti_message_hint="hint-42")["lti_message_hint"] == "hint-42"
+
+
+def test_media_page_may_be_framed_only_by_registered_platforms(launch):
+    csp = launch("Student").response.headers["Content-Security-Policy"]
+    assert "frame-ancestors https://sakai.test" in csp
+    assert "*" not in csp
+    assert "script-src 'self'" in csp
+
+
+def test_error_pages_are_not_frameable_by_strangers(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
