@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
@@ -62,10 +62,23 @@ def _tune_sqlite(engine) -> None:
     def on_begin(conn):
         writes = (
             has_request_context()
-            and request.method not in SAFE_METHODS
+            and (request.method not in SAFE_METHODS or _view_writes())
             and not conn.get_execution_options().get(READ_ONLY)
         )
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def writes_on_get(view):
+    """Mark a GET view that writes (e.g. the LTI login). On SQLite its transactions then start with
+    BEGIN IMMEDIATE too: a deferred read transaction that later writes fails with "database is
+    locked" (SQLITE_BUSY_SNAPSHOT) when another request committed in between."""
+    view.db_writes = True
+    return view
+
+
+def _view_writes() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "db_writes", False))
 
 
 @contextmanager

@@ -45,8 +45,8 @@ class PlatformRegistry(ToolConfDict):
         if regs:
             self.set_iss_has_many_clients(iss)
             self._config[iss] = regs
-            self._validate_iss_config_item(iss, regs)
             for reg in regs:
+                self._validate_iss_config_item(iss, reg)
                 self._set_key(iss, reg["client_id"])
 
     def registration_dict(self, iss: str, client_id: str | None) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, jsonify, make_response, redirect, rend
 from sqlalchemy import update
 
 from ..clock import utcnow
+from ..database import writes_on_get
 from ..errors import LaunchError
 from ..extensions import db
 from ..models import Launch, LoginState
@@ -51,6 +52,7 @@ def state_cookie_name(state: str) -> str:
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
+@writes_on_get
 def login():
     params = {k: (request.values.get(k) or "").strip() for k in LOGIN_PARAMS}
     if not params["iss"] or not params["login_hint"]:

@@ -78,3 +78,43 @@ def test_parallel_first_launches_all_succeed_before_keys_are_cached(make_app, pl
     with running(app) as base:
         statuses = fire(base + "/lti/launch", launches)
     assert Counter(statuses) == {200: PARALLEL}
+
+
+def fire_get(url: str, params: list[dict]) -> list[int]:
+    barrier = threading.Barrier(len(params))
+    statuses: list[int] = []
+
+    def one(query):
+        with requests.Session() as http:
+            barrier.wait(10)
+            statuses.append(http.get(url, params=query, timeout=30, allow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=one, args=(q,)) for q in params]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return statuses
+
+
+@pytest.mark.parametrize("source", ["config", "database"])
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_parallel_logins_all_start(make_app, platform, database, source):
+    """Login is a GET that writes (the login state): a class arriving at once must all get in,
+    whether the platform is in config.json or registered in the database."""
+    from lti_tool.extensions import db
+    from lti_tool.models import Platform
+    from tests.conftest import tool_config
+
+    config = tool_config(platform) if source == "config" else {**tool_config(platform), "platforms": {}}
+    app = make_app(config, database=database)
+    if source == "database":
+        reg = platform.registration()
+        reg.pop("default")
+        with app.app_context():
+            db.session.add(Platform(issuer=platform.issuer, **reg))
+            db.session.commit()
+    params = [platform.login_params(lti_storage_target=None, login_hint=f"u{i}") for i in range(PARALLEL)]
+    with running(app) as base:
+        statuses = fire_get(base + "/lti/login", params)
+    assert Counter(statuses) == {302: PARALLEL}
