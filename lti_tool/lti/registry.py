@@ -90,7 +90,8 @@ class PlatformRegistry(ToolConfDict):
         """Origins allowed to frame LTI pages: every configured platform (never '*')."""
         origins = {origin(iss) for iss in self._config}
         origins |= {origin(r["auth_login_url"]) for regs in self._config.values() for r in regs}
-        origins |= {origin(p.issuer) for p in db.session.execute(select(Platform)).scalars()}
+        enabled = select(Platform).where(Platform.enabled.is_(True))
+        origins |= {origin(p.issuer) for p in db.session.execute(enabled).scalars()}
         return sorted(origins)
 
 
