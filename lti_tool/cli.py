@@ -47,6 +47,16 @@ def db_upgrade() -> None:
     click.echo("Database is up to date.")
 
 
+@db_group.command("purge", help="Delete expired login states and used nonces (safe to run from cron).")
+def db_purge() -> None:
+    from .extensions import db
+    from .lti.launch import purge_expired
+
+    removed = purge_expired()
+    db.session.commit()
+    click.echo(f"Removed {removed} expired login records.")
+
+
 def _create_app_for_cli():
     from . import create_app
 
