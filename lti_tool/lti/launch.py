@@ -108,6 +108,13 @@ class SakaiMessageLaunch(MessageLaunch):
             return azp if isinstance(azp, str) else ""
         return aud if isinstance(aud, str) else ""
 
+    def validate_jwt_format(self) -> SakaiMessageLaunch:
+        super().validate_jwt_format()
+        # pylti1p3 only checks that the parts decode as JSON; everything after reads them as objects.
+        if not isinstance(self._jwt.get("header"), dict) or not isinstance(self._jwt.get("body"), dict):
+            raise LtiException("JWT header and body must be JSON objects")
+        return self
+
     def run(self) -> ValidatedLaunch:
         if not self._get_request_param("id_token"):
             raise _refuse("missing_id_token", "The launch did not include an id_token.")

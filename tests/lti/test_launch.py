@@ -390,3 +390,29 @@ def test_error_pages_are_not_frameable_by_strangers(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def _b64(data: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b.c",
+        "...",
+        "only-two.parts",
+        _b64("{}") + "." + _b64("[]") + ".sig",
+        _b64("[]") + "." + _b64("{}") + ".sig",
+        _b64('"x"') + "." + _b64("null") + ".sig",
+        _b64('{"alg":"RS256","kid":"605831764"}') + "." + _b64('{"iss":1,"aud":{}}') + ".sig",
+        _b64('{"alg":"RS256","kid":605831764}') + "." + _b64('{"iss":"https://sakai.test","aud":"x"}') + ".sig",
+        _b64('{"alg":"RS256","kid":"605831764"}') + "." + _b64("not json") + ".sig",
+        "é.é.é",
+    ],
+)
+def test_garbage_tokens_are_refused_not_crashed(client, token):
+    response = client.post("/lti/launch", data={"id_token": token, "state": "s"})
+    assert response.status_code == 400, response.get_data(as_text=True)[:400]
