@@ -35,6 +35,7 @@ REQUIRED_CLAIMS = ["exp", "iat", "nonce", "sub", "iss", "aud"]
 FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
 NONCE_TTL = timedelta(hours=2)
 INVALID_SUB = getattr(jwt.exceptions, "InvalidSubjectError", ())  # PyJWT >= 2.10 checks that sub is a string
+MAX_ID_LENGTH = 255
 OBJECT_CLAIMS = (
     claims.CUSTOM,
     claims.CONTEXT,
@@ -196,6 +197,11 @@ class SakaiMessageLaunch(MessageLaunch):
             if name in body and not isinstance(body[name], dict):
                 short = name.rsplit("/", 1)[-1]
                 raise _refuse("malformed_claim", f"The launch's '{short}' information is malformed.")
+        # Identifiers are keys in our tables (255 characters); cutting them could merge rooms or users.
+        context, link = body.get(claims.CONTEXT) or {}, body.get(claims.RESOURCE_LINK) or {}
+        for value in (body.get("sub"), context.get("id"), link.get("id")):
+            if value is not None and len(str(value)) > MAX_ID_LENGTH:
+                raise _refuse("malformed_claim", "The launch carries an identifier that is too long.")
         if body.get(claims.VERSION) != "1.3.0":
             raise _refuse("wrong_version", "This launch is not an LTI 1.3 launch.")
         if body.get(claims.MESSAGE_TYPE) not in (

@@ -416,3 +416,24 @@ def _b64(data: str) -> str:
 def test_garbage_tokens_are_refused_not_crashed(client, token):
     response = client.post("/lti/launch", data={"id_token": token, "state": "s"})
     assert response.status_code == 400, response.get_data(as_text=True)[:400]
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "https://sakai.test/user/" + "x" * 300},
+        {C + "context": {"id": "s" * 300, "title": "T" * 400}},
+        {C + "resource_link": {"id": "content:" + "9" * 300, "title": "R" * 400}},
+        {"name": "N" * 400, "email": "e" * 400 + "@x.edu", "locale": "en_US" * 10},
+    ],
+    ids=["sub", "context", "resource_link", "personal"],
+)
+def test_over_long_claims_are_refused_or_trimmed_never_crash(make_app, platform, database, claims):
+    """Identifiers (keys of rooms and users) are refused; names and titles are trimmed."""
+    client = make_app(database=database).test_client()
+    response = post_launch(client, platform, **claims)
+    if "name" in claims:
+        assert response.status_code == 200, response.get_data(as_text=True)[:400]
+    else:
+        assert_refused(response, 400, "identifier that is too long")
