@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask import make_response
+
 from ..config import ToolSettings
 from ..errors import LaunchError
 from . import claims, keys
@@ -53,4 +55,7 @@ class ToolRuntime:
             )
         from ..rooms.views import media_page
 
-        return media_page(ctx)
+        response = make_response(media_page(ctx))
+        # The page carries a launch token: never keep it in a shared or back-forward cache.
+        response.headers["Cache-Control"] = "no-store"
+        return response

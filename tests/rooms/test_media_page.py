@@ -161,3 +161,7 @@ def test_partial_override_keeps_other_global_settings(make_app, platform):
     config = tool_config(platform, modules=modules(True, True, "No"))
     config["platforms"][platform.issuer][0]["modules"] = {"theming": {"mediapage": "Yes"}}
     assert "Manage guest access" in do_launch(make_app(config).test_client(), platform).html
+
+
+def test_media_page_with_its_launch_token_is_never_cached(launch):
+    assert launch("Instructor").response.headers["Cache-Control"] == "no-store"
