@@ -437,3 +437,24 @@ def test_over_long_claims_are_refused_or_trimmed_never_crash(make_app, platform,
         assert response.status_code == 200, response.get_data(as_text=True)[:400]
     else:
         assert_refused(response, 400, "identifier that is too long")
+
+
+def test_token_without_kid_is_refused(client, platform):
+    def sign(body):
+        token = platform.sign(body)
+        header = _b64('{"alg":"RS256","typ":"JWT"}')
+        return header + token[token.index(".") :]
+
+    assert_refused(post_launch(client, platform, sign=sign), 400, "does not say which key signed it")
+
+
+def test_token_for_another_registration_of_the_same_sakai_is_refused(make_app, platform):
+    """Two tool registrations on one Sakai: a login for one cannot be finished with a token for the other."""
+    from tests.conftest import tool_config
+
+    config = tool_config(platform)
+    second = {**platform.registration(), "client_id": "second-client", "default": False}
+    config["platforms"][platform.issuer].append(second)
+    client = make_app(config).test_client()
+    response = post_launch(client, platform, aud="second-client")
+    assert_refused(response, 400, "does not match the login")
