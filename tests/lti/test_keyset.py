@@ -112,3 +112,15 @@ def test_keys_are_refreshed_after_an_hour(client, platform, keyset_server, froze
     frozen_clock.advance(hours=1, seconds=1)
     assert launch_status(client, platform)[0] == 200
     assert keyset_server.hits == hits + 1
+
+
+def test_stale_keys_still_verify_when_the_refresh_fails(client, platform, keyset_server, frozen_clock):
+    assert launch_status(client, platform)[0] == 200
+    key_sets._memo.clear()
+    frozen_clock.advance(hours=2)
+    keyset_server.mode = "down"
+    hits = keyset_server.hits
+    assert launch_status(client, platform)[0] == 200
+    assert keyset_server.hits == hits + 1  # it did try to refresh, once
+    assert launch_status(client, platform)[0] == 200
+    assert keyset_server.hits == hits + 1
