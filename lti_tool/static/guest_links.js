@@ -256,7 +256,7 @@
       announce("Link copied");
     } catch (err) {
       // Inside some iframes the clipboard API is missing or refused: offer the URL selected.
-      fallbackLabel.textContent = "Link " + link.name;
+      fallbackLabel.textContent = "Link for " + link.name;
       fallbackInput.value = link.url;
       fallback.hidden = false;
       fallbackInput.focus();
