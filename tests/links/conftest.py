@@ -62,8 +62,21 @@ def host_api(api, host):
     return api(host)
 
 
+@pytest.fixture(params=["Instructor", "TeachingAssistant"], ids=["host", "moderator"])
+def manager(request, launch):
+    """A launched host, then a launched moderator (Sakai's TA role)."""
+    return launch(request.param, user=f"{request.param.lower()}-1")
+
+
 @pytest.fixture
-def db_ctx(app):
+def manager_api(api, manager):
+    return api(manager)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_ctx(request, make_app):
+    """An app context on SQLite, then on PostgreSQL (when TEST_DATABASE_URL is set)."""
+    app = make_app(database=request.param)
     with app.app_context():
         yield
         db.session.rollback()

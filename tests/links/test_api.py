@@ -79,19 +79,19 @@ def test_manager_turns_on_creates_copies_and_deletes(app, launch, api, role, lab
     assert rows(app, GuestLink, id=link["id"]) == []
 
 
-def test_clicks_show_uses_against_the_limit(app, host_api):
-    enable(host_api)
-    link_id = host_api.create("Limited", max_clicks=10).get_json()["link"]["id"]
+def test_clicks_show_uses_against_the_limit(app, manager_api):
+    enable(manager_api)
+    link_id = manager_api.create("Limited", max_clicks=10).get_json()["link"]["id"]
     with app.app_context():
         db.session.get(GuestLink, link_id).used_clicks = 3
         db.session.commit()
-    (listed,) = host_api.list().get_json()["links"]
+    (listed,) = manager_api.list().get_json()["links"]
     assert listed["clicks_label"] == "3 of 10"
 
 
-def test_copy_url_is_absolute_from_the_base_url(app, host_api):
-    enable(host_api)
-    link = host_api.create().get_json()["link"]
+def test_copy_url_is_absolute_from_the_base_url(app, manager_api):
+    enable(manager_api)
+    link = manager_api.create().get_json()["link"]
     (row,) = rows(app, GuestLink, id=link["id"])
     assert link["url"] == f"{sakai.TOOL_BASE}/g/{row.token}"
     assert link["url"].startswith("https://tool.test/g/")
@@ -125,88 +125,88 @@ def test_viewer_is_refused_on_every_route(app, launch, api, host_api):
         ({"name": "ok", "duration_days": 1.5}, "duration_days", service.DAYS_INVALID),
     ],
 )
-def test_bad_input_is_refused_beside_the_field_and_nothing_saved(app, host_api, fields, field, message):
-    enable(host_api)
-    version = room_version(app, host_api.room_id)
-    response = host_api.create(**fields)
+def test_bad_input_is_refused_beside_the_field_and_nothing_saved(app, manager_api, fields, field, message):
+    enable(manager_api)
+    version = room_version(app, manager_api.room_id)
+    response = manager_api.create(**fields)
     assert response.status_code == 400
     assert response.get_json() == {"error": message, "code": "invalid", "field": field}
     assert rows(app, GuestLink) == []
-    assert room_version(app, host_api.room_id) == version
+    assert room_version(app, manager_api.room_id) == version
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[1, 2]", b'"name"'], ids=["empty", "garbage", "array", "string"])
-def test_a_body_that_is_not_a_json_object_is_a_clear_400(client, host_api, body):
-    enable(host_api)
+def test_a_body_that_is_not_a_json_object_is_a_clear_400(client, manager_api, body):
+    enable(manager_api)
     response = client.post(
-        host_api.url("/links"), data=body, headers={**host_api.headers, "Content-Type": "application/json"}
+        manager_api.url("/links"), data=body, headers={**manager_api.headers, "Content-Type": "application/json"}
     )
     assert response.status_code == 400
     assert response.get_json()["error"] == "Send the request body as a JSON object."
 
 
 @pytest.mark.parametrize("value", [None, "yes", 1, "true"])
-def test_toggle_needs_a_boolean(host_api, value):
-    response = host_api.toggle(value)
+def test_toggle_needs_a_boolean(manager_api, value):
+    response = manager_api.toggle(value)
     assert response.status_code == 400
     assert response.get_json()["field"] == "enabled"
 
 
-def test_creating_while_guest_access_is_off_is_refused_with_the_reason(app, host_api):
-    response = host_api.create()
+def test_creating_while_guest_access_is_off_is_refused_with_the_reason(app, manager_api):
+    response = manager_api.create()
     assert response.status_code == 409
     assert response.get_json()["error"] == "Turn on Enable guest access before creating a link."
     assert rows(app, GuestLink) == []
 
 
-def test_the_fourth_link_is_refused(app, host_api):
-    enable(host_api)
+def test_the_fourth_link_is_refused(app, manager_api):
+    enable(manager_api)
     for name in ("A", "B", "C"):
-        assert host_api.create(name).status_code == 201
-    state = host_api.list().get_json()
+        assert manager_api.create(name).status_code == 201
+    state = manager_api.list().get_json()
     assert state["count_label"] == "3 links" and state["can_create"] is False
     assert state["create_disabled_reason"] == "You can have up to 3 guest links. Delete one to create a new link."
-    response = host_api.create("D")
+    response = manager_api.create("D")
     assert response.status_code == 409
     assert response.get_json()["error"] == service.LIMIT_REACHED
     assert sorted(link.name for link in rows(app, GuestLink)) == ["A", "B", "C"]
 
 
-def test_toggle_off_keeps_links_inactive_and_on_reactivates(app, host_api):
-    enable(host_api)
-    link_id = host_api.create().get_json()["link"]["id"]
+def test_toggle_off_keeps_links_inactive_and_on_reactivates(app, manager_api):
+    enable(manager_api)
+    link_id = manager_api.create().get_json()["link"]["id"]
 
-    off = host_api.toggle(False).get_json()
+    off = manager_api.toggle(False).get_json()
     assert off["guest_access_enabled"] is False and off["changed"] is True
     assert [(x["id"], x["status"]) for x in off["links"]] == [(link_id, "inactive")]
     assert len(rows(app, GuestLink, id=link_id)) == 1
     assert off["can_create"] is False
 
-    on = host_api.toggle(True).get_json()
+    on = manager_api.toggle(True).get_json()
     assert [(x["id"], x["status"]) for x in on["links"]] == [(link_id, "active")]
 
 
-def test_delete_is_gone_not_inactive(app, host_api):
-    enable(host_api)
-    link = host_api.create().get_json()["link"]
-    assert host_api.delete(link["id"]).status_code == 200
+def test_delete_is_gone_not_inactive(app, manager_api):
+    enable(manager_api)
+    link = manager_api.create().get_json()["link"]
+    assert manager_api.delete(link["id"]).status_code == 200
     assert rows(app, GuestLink) == []
-    assert host_api.list().get_json()["links"] == []
-    again = host_api.delete(link["id"])
+    assert manager_api.list().get_json()["links"] == []
+    again = manager_api.delete(link["id"])
     assert again.status_code == 404
     assert again.get_json()["error"] == service.LINK_GONE
 
 
-def test_every_change_bumps_the_room_version_and_get_does_not(app, host_api):
-    versions = [room_version(app, host_api.room_id)]
-    enable(host_api)
-    versions.append(room_version(app, host_api.room_id))
-    link_id = host_api.create().get_json()["link"]["id"]
-    versions.append(room_version(app, host_api.room_id))
-    host_api.delete(link_id)
-    versions.append(room_version(app, host_api.room_id))
-    host_api.toggle(False)
-    versions.append(room_version(app, host_api.room_id))
+def test_every_change_bumps_the_room_version_and_get_does_not(app, manager_api):
+    versions = [room_version(app, manager_api.room_id)]
+    enable(manager_api)
+    versions.append(room_version(app, manager_api.room_id))
+    link_id = manager_api.create().get_json()["link"]["id"]
+    versions.append(room_version(app, manager_api.room_id))
+    manager_api.delete(link_id)
+    versions.append(room_version(app, manager_api.room_id))
+    manager_api.toggle(False)
+    versions.append(room_version(app, manager_api.room_id))
     assert versions == [versions[0] + i for i in range(5)]
 
 
@@ -214,41 +214,47 @@ def test_every_change_bumps_the_room_version_and_get_does_not(app, host_api):
 
 
 @pytest.mark.parametrize("case", ["no token", "bad token", "other app's token", "cookie only"])
-def test_requests_without_a_valid_launch_token_are_refused(app, client, host, host_api, case):
-    enable(host_api)
-    link_id = host_api.create().get_json()["link"]["id"]
-    version = room_version(app, host_api.room_id)
+def test_requests_without_a_valid_launch_token_are_refused(app, client, manager, manager_api, case):
+    enable(manager_api)
+    link_id = manager_api.create().get_json()["link"]["id"]
+    version = room_version(app, manager_api.room_id)
     bad = {
         "no token": {},
-        "bad token": {"X-Launch-Token": host.token[:-4] + ("AAAA" if not host.token.endswith("AAAA") else "BBBB")},
+        "bad token": {"X-Launch-Token": tampered(manager.token)},
         "other app's token": {"X-Launch-Token": "eyJhbGciOi.forged.token"},
         "cookie only": {},
     }[case]
     if case == "cookie only":
-        client.set_cookie("X-Launch-Token", host.token)
-        client.set_cookie("launch_token", host.token)
-    for label, call in routes(host_api, link_id):
+        client.set_cookie("X-Launch-Token", manager.token)
+        client.set_cookie("launch_token", manager.token)
+    for label, call in routes(manager_api, link_id):
         response = call(headers=bad or {"X-Other": "1"})
         assert response.status_code == 401, (case, label)
         assert "error" in response.get_json(), (case, label)
     assert [link.id for link in rows(app, GuestLink)] == [link_id]
-    assert room_version(app, host_api.room_id) == version
+    assert room_version(app, manager_api.room_id) == version
 
 
-def test_get_list_changes_nothing(app, host_api):
-    enable(host_api)
-    host_api.create()
+def tampered(token: str) -> str:
+    """The same token with one character of its signature changed."""
+    last = token[-2]
+    return token[:-2] + ("A" if last != "A" else "B") + token[-1]
+
+
+def test_get_list_changes_nothing(app, manager_api):
+    enable(manager_api)
+    manager_api.create()
     with app.app_context():
         before = (
-            db.session.get(Room, host_api.room_id).version,
+            db.session.get(Room, manager_api.room_id).version,
             db.session.scalar(select(func.count()).select_from(AuditEvent)),
             [(x.id, x.used_clicks) for x in db.session.execute(select(GuestLink)).scalars()],
         )
     for _ in range(3):
-        assert host_api.list().status_code == 200
+        assert manager_api.list().status_code == 200
     with app.app_context():
         after = (
-            db.session.get(Room, host_api.room_id).version,
+            db.session.get(Room, manager_api.room_id).version,
             db.session.scalar(select(func.count()).select_from(AuditEvent)),
             [(x.id, x.used_clicks) for x in db.session.execute(select(GuestLink)).scalars()],
         )
@@ -261,15 +267,16 @@ def test_list_does_not_accept_state_changing_methods(client, host_api):
         assert response.status_code == 405
 
 
-# ---- IDOR: another room's host ---------------------------------------------------------------------
+# ---- IDOR: another room's manager -----------------------------------------------------------------
 
 
-def test_host_of_another_room_cannot_touch_this_rooms_links(app, launch, api):
+@pytest.mark.parametrize("role_b", ["Instructor", "TeachingAssistant"], ids=["host", "moderator"])
+def test_manager_of_another_room_cannot_touch_this_rooms_links(app, launch, api, role_b):
     room_a = api(launch("Instructor", user="host-a"))
     enable(room_a)
     link_a = room_a.create("Room A link").get_json()["link"]["id"]
 
-    host_b = launch("Instructor", user="host-b", **OTHER_PLACEMENT)
+    host_b = launch(role_b, user="manager-b", **OTHER_PLACEMENT)
     assert host_b.room_id and host_b.room_id != room_a.room_id
     b_on_a = api(host_b, room_id=room_a.room_id)
     for label, call in routes(b_on_a, link_a):
@@ -293,16 +300,16 @@ def test_host_of_another_room_cannot_touch_this_rooms_links(app, launch, api):
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def test_a_name_with_markup_is_stored_as_is_and_sent_json_escaped(app, host_api, client, host):
-    enable(host_api)
-    response = host_api.create(XSS)
+def test_a_name_with_markup_is_stored_as_is_and_sent_json_escaped(app, manager_api):
+    enable(manager_api)
+    response = manager_api.create(XSS)
     assert response.status_code == 201
     raw = response.get_data(as_text=True)
     assert "<img" not in raw and "\\u003cimg src=x onerror=alert(1)\\u003e" in raw
     assert response.mimetype == "application/json"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert json.loads(raw)["link"]["name"] == XSS
-    listed = host_api.list()
+    listed = manager_api.list()
     assert "<img" not in listed.get_data(as_text=True)
     assert listed.get_json()["links"][0]["name"] == XSS
     assert rows(app, GuestLink)[0].name == XSS
@@ -361,19 +368,19 @@ def test_refused_requests_leave_no_audit_row(app, host_api):
 # ---- the guest access group ----------------------------------------------------------------------
 
 
-def test_guest_group_is_created_once_and_cannot_be_deleted(app, host_api, launch, api):
-    assert host_api.list().get_json()["group"] is None
-    enable(host_api)
-    host_api.toggle(False)
-    state = enable(host_api)
+def test_guest_group_is_created_once_and_cannot_be_deleted(app, manager_api, launch, api):
+    assert manager_api.list().get_json()["group"] is None
+    enable(manager_api)
+    manager_api.toggle(False)
+    state = enable(manager_api)
     assert state["group"] == {"name": "Guest access – Weekly seminar", "system": True, "deletable": False}
     assert len(rows(app, GuestGroup)) == 1
 
-    response = host_api.delete_group()
+    response = manager_api.delete_group()
     assert response.status_code == 403
     assert "system group" in response.get_json()["error"]
     assert response.get_json()["code"] == "system_group"
-    assert len(rows(app, GuestGroup, room_id=host_api.room_id)) == 1
+    assert len(rows(app, GuestGroup, room_id=manager_api.room_id)) == 1
 
     moderator = api(launch("TeachingAssistant", user="ta-2"))
     assert moderator.delete_group().status_code == 403
