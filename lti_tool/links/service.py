@@ -123,7 +123,7 @@ def link_status(link: GuestLink, room: Room, now: datetime) -> str:
 
 def list_links(room: Room) -> list[GuestLink]:
     """The room's links, oldest first. Reads only."""
-    query = select(GuestLink).where(GuestLink.room_id == room.id).order_by(GuestLink.created_at, GuestLink.id)
+    query = select(GuestLink).where(GuestLink.room_id == room.id).order_by(GuestLink.created_at, GuestLink.slot)
     return list(db.session.execute(query).scalars())
 
 
