@@ -68,3 +68,19 @@ def test_window_has_no_inline_script_or_style(launch):
 def test_static_files_are_served(client):
     assert client.get("/static/guest_links.js").status_code == 200
     assert client.get("/static/guest_links.css").status_code == 200
+
+
+def test_room_details_list_the_guest_group_as_a_system_group(launch, api):
+    from tests.sakai import C
+
+    markup_title = {C + "resource_link": {"id": "content:12", "title": "<b>Seminar</b>", "description": ""}}
+    host = launch("Instructor", **markup_title)
+    assert 'id="room-guest-group"' not in host.html
+    assert api(host).toggle(True).status_code == 200
+
+    again = launch("Instructor", **markup_title).html
+    details = again[again.index('id="room-details-dialog"') : again.index("</dialog>", again.index("room-details"))]
+    assert "Guest access – &lt;b&gt;Seminar&lt;/b&gt;" in details
+    assert "system group: it can't be deleted" in details
+    assert "<button" not in details.split('id="room-guest-group"')[1]  # nothing offers to delete it
+    assert 'id="room-guest-group"' not in launch("Student", **markup_title).html
