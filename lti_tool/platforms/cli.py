@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from ..clock import utcnow
 from ..errors import DomainError
@@ -216,6 +216,7 @@ def modules_set(client_id, issuer, invitetomedia, theming, mediapage):
 
 
 @click.command("info", cls=OneLineCommand, help="What to paste into Sakai's External Tools form.")
+@with_appcontext
 def info():
     urls = ToolUrls.of(runtime())
     click.echo("Sakai: Administration Workspace → External Tools → Install LTI 1.x Tool. Paste:")
