@@ -119,7 +119,7 @@ def fetch_configuration(config_url: str, deadline: float = HTTP_DEADLINE) -> Pla
     platform = data.get(PLATFORM_CONFIGURATION)
     product = platform.get("product_family_code", "") if isinstance(platform, dict) else ""
     return PlatformConfiguration(
-        issuer=data["issuer"].rstrip("/"),
+        issuer=data["issuer"],  # exactly as the platform will send it in `iss`
         authorization_endpoint=data["authorization_endpoint"],
         token_endpoint=data["token_endpoint"],
         jwks_uri=data["jwks_uri"],

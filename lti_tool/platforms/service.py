@@ -156,7 +156,7 @@ def add_platform(
     actor: str,
     now: datetime,
 ) -> Platform:
-    issuer = check_url(issuer, "issuer").rstrip("/")
+    issuer = check_url(issuer, "issuer")  # kept exactly: launches must match it character for character
     for label, url in (
         ("auth login URL", auth_login_url),
         ("auth token URL", auth_token_url),

@@ -23,11 +23,15 @@ class FakeSakaiRegistration:
         self.received: list[dict[str, Any]] = []
         self.hits = 0
         self.release = threading.Event()
+        # Set to a Barrier to hold configuration fetches until that many registrations are in flight.
+        self.gate: threading.Barrier | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 server.hits += 1
+                if server.gate is not None:
+                    server.gate.wait(10)
                 if server.mode == "hang":
                     server.release.wait(30)
                 if server.mode == "config_404":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -27,6 +28,7 @@ def sakai(sakai_server):
     sakai_server.received.clear()
     sakai_server.hits = 0
     sakai_server.release.clear()
+    sakai_server.gate = None
     yield sakai_server
     sakai_server.release.set()
 
@@ -165,3 +167,24 @@ def test_only_the_hash_of_the_invitation_is_stored(reg_app):
     with reg_app.app_context():
         stored = db.session.scalars(select(RegistrationInvite.code_hash)).all()
     assert code not in stored and len(stored) == 1 and len(stored[0]) == 64
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_registrations_racing_with_one_invitation_register_once(make_app, sakai, database):
+    app = make_app(database=database, REGISTRATION_HTTP_DEADLINE=5)
+    code = invite(app)
+    # Both requests pass the invitation check and fetch the configuration before either spends it.
+    sakai.gate = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def register() -> None:
+        statuses.append(open_from_sakai(app, sakai, code).status_code)
+
+    threads = [threading.Thread(target=register) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(statuses) == [200, 403]
+    assert len(sakai.received) == 1, "only one registration may reach the platform"
+    assert len(platforms(app)) == 1
