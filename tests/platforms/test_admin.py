@@ -132,3 +132,23 @@ def test_instructor_cannot_switch_modules(db_platform_app, platform):
     assert response.status_code == 403
     with db_platform_app.app_context():
         assert db.session.scalar(select(Platform.modules)) == {}
+
+
+def test_admin_reaches_administration_from_the_deep_linking_picker(launch, client):
+    from tests.sakai import deep_linking_request
+
+    picker = launch("Admin", **deep_linking_request())
+    assert ">Administration</button>" in picker.html
+    response, html = open_admin(client, picker.token)
+    assert response.status_code == 200
+    assert "Guest access is available on this platform." in html
+    assert 'id="room-guest-access-status"' not in html
+
+
+def test_admin_page_of_a_gallery_room_says_why_that_room_has_no_guest_access(launch, client):
+    from tests.sakai import C
+
+    gallery = launch("Admin", **{C + "custom": {"room_type": "mediagallery"}})
+    _, html = open_admin(client, gallery.token)
+    assert "Guest access is available on this platform." in html
+    assert "In “Weekly seminar”: Guest access is not supported for media gallery rooms." in html

@@ -168,3 +168,10 @@ def test_second_registration_of_a_config_json_issuer_comes_from_the_database(mak
     _add_db_platform(app, platform, "second-client")
     second = replace(platform, client_id="second-client")
     assert "Weekly seminar" in do_launch(app.test_client(), second).html
+
+
+def test_modules_show_for_a_config_json_platform_says_where_to_change_it(cli, platform):
+    result = cli("modules", "show", platform.client_id)
+    assert result.exit_code == 0
+    assert "Guest access: available" in result.output
+    assert "Defined in config.json: change its 'modules' there and restart the tool." in result.output
