@@ -27,6 +27,10 @@ DATA = DL + "data"
 RESPONSE = "LtiDeepLinkingResponse"
 RESOURCE_LINK = "ltiResourceLink"
 KINDS = {"room": "Room", "mediagallery": "Media gallery"}
+HINTS = {
+    "room": "A live session space; hosts can invite guests with links.",
+    "mediagallery": "A collection of course media; no guest access.",
+}
 TITLE_MAX = 255
 RESPONSE_TTL = timedelta(minutes=10)
 
@@ -38,6 +42,7 @@ class Settings:
     return_url: str
     data: Any
     accept_types: tuple[str, ...]
+    title: str = ""
 
     @classmethod
     def of(cls, extra: dict[str, Any] | None) -> Settings:
@@ -52,6 +57,8 @@ class Settings:
             return_url=return_url,
             data=raw.get("data"),
             accept_types=tuple(accept) if isinstance(accept, list) else (RESOURCE_LINK,),
+            # §4.4.1: the platform may suggest a default title for the new item.
+            title=raw["title"][:TITLE_MAX] if isinstance(raw.get("title"), str) else "",
         )
 
     @property

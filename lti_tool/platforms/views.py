@@ -76,7 +76,7 @@ def register():
 # -- deep linking ----------------------------------------------------------------------------------
 
 
-def picker_page(ctx: LaunchContext, *, error: ValidationError | None = None, kind="room", title="", status=200):
+def picker_page(ctx: LaunchContext, *, error: ValidationError | None = None, kind="room", title=None, status=200):
     """Shown for an `LtiDeepLinkingRequest` launch (ToolRuntime.render_launch)."""
     deep_linking.require_picker(ctx)
     dl_settings = deep_linking.Settings.of(_launch_extra(ctx))
@@ -85,8 +85,9 @@ def picker_page(ctx: LaunchContext, *, error: ValidationError | None = None, kin
     return render_template(
         "platforms/deep_link_picker.html",
         kinds=deep_linking.KINDS,
+        hints=deep_linking.HINTS,
         chosen_kind=kind,
-        title=title,
+        title=dl_settings.title if title is None else title,
         title_max=deep_linking.TITLE_MAX,
         error=error,
         **_launch_fields(ctx),

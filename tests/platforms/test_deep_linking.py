@@ -139,3 +139,8 @@ def test_picking_is_audited(launch, client, app):
         event = db.session.scalars(select(AuditEvent)).one()
     assert event.action == "deep_link.created"
     assert event.detail == {"issuer": ISSUER, "room_type": "room", "title": "Seminar"}
+
+
+def test_the_title_sakai_suggests_is_prefilled(launch):
+    result = launch("Instructor", **deep_linking_request(title="Week 3 <live>"))
+    assert 'name="title" value="Week 3 &lt;live&gt;"' in result.html
