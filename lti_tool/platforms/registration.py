@@ -8,6 +8,7 @@ shared/reference/sakai-lti13.md §4. Only admins holding a one-time invitation m
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from dataclasses import dataclass
@@ -94,11 +95,26 @@ def is_http_url(value: Any) -> bool:
     return bool(parts and parts.scheme in ("http", "https") and parts.netloc)
 
 
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def fetch_configuration(config_url: str, deadline: float = HTTP_DEADLINE) -> PlatformConfiguration:
     """GET the platform's openid-configuration and check what the registration relies on."""
     if not is_http_url(config_url):
         raise RegistrationFailed(
             "The openid_configuration address Sakai sent is not an http(s) URL.", code="bad_configuration_url"
+        )
+    if urlsplit(config_url).scheme != "https" and not _is_loopback(config_url):
+        # Over plain http anyone on the path could swap in their own issuer and key set.
+        raise RegistrationFailed(
+            "The platform's configuration must be fetched over https; ask your Sakai administrator to use "
+            "Sakai's https address.",
+            code="configuration_not_https",
         )
     what = "Your platform's configuration (openid_configuration)"
     status, body = _call("GET", config_url, deadline, what, headers={"Accept": "application/json"})

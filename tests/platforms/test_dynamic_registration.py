@@ -188,3 +188,17 @@ def test_two_registrations_racing_with_one_invitation_register_once(make_app, sa
     assert sorted(statuses) == [200, 403]
     assert len(sakai.received) == 1, "only one registration may reach the platform"
     assert len(platforms(app)) == 1
+
+
+def test_configuration_over_plain_http_is_refused_unless_loopback(reg_app, sakai):
+    response = reg_app.test_client().get(
+        "/lti/register",
+        query_string={
+            "openid_configuration": "http://sakai.example.edu/imsblis/lti13/well_known?key=7",
+            "registration_token": REGISTRATION_TOKEN,
+            "invite": invite(reg_app),
+        },
+    )
+    assert response.status_code == 502
+    assert "must be fetched over https" in response.get_data(as_text=True)
+    assert platforms(reg_app) == []
