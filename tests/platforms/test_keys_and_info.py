@@ -55,6 +55,8 @@ def test_rotation_keeps_both_keys_verifying_until_retired(rotating_app, frozen_c
     assert jwt.get_unverified_header(new_token)["kid"] != jwt.get_unverified_header(old_token)["kid"]
     assert len(client.get("/lti/jwks").get_json()["keys"]) == 2
     assert platform_verifies(client, old_token) and platform_verifies(client, new_token)
+    listed = cli.invoke(args=["lti", "keys", "list"]).output.splitlines()
+    assert [line.rsplit("  ", 1)[1] for line in listed] == ["published, no longer signs", "signs"]
 
     frozen_clock.advance(hours=23)
     early = cli.invoke(args=["lti", "keys", "retire"])
