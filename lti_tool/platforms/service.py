@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..config import ToolSettings
 from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..extensions import db
-from ..lti.registry import effective_modules
+from ..lti.registry import effective_modules, platform_as_registration
 from ..models import AuditEvent, Platform, RegistrationInvite
 from ..rooms.service import Availability, guest_access_availability
 
@@ -64,19 +64,8 @@ def all_platforms(settings: ToolSettings) -> list[PlatformEntry]:
         _entry(settings, issuer, reg, CONFIG, True, None) for issuer, regs in settings.platforms.items() for reg in regs
     ]
     for row in db.session.execute(select(Platform).order_by(Platform.id)).scalars():
-        entries.append(_entry(settings, row.issuer, _reg_of(row), DATABASE, row.enabled, row.created_at))
+        entries.append(_entry(settings, row.issuer, platform_as_registration(row), DATABASE, row.enabled, row.created_at))
     return entries
-
-
-def _reg_of(row: Platform) -> dict[str, Any]:
-    return {
-        "client_id": row.client_id,
-        "auth_login_url": row.auth_login_url,
-        "auth_token_url": row.auth_token_url,
-        "key_set_url": row.key_set_url,
-        "deployment_ids": list(row.deployment_ids or []),
-        "modules": dict(row.modules or {}),
-    }
 
 
 def _entry(settings, issuer, reg, source, enabled, created_at) -> PlatformEntry:
@@ -247,12 +236,12 @@ def set_modules(
 ) -> dict[str, dict[str, Any]]:
     """Store the platform's module overrides; returns the effective modules afterwards."""
     row = _row(entry)
-    before = effective_modules(settings.modules, _reg_of(row))
+    before = effective_modules(settings.modules, platform_as_registration(row))
     overrides = copy.deepcopy(row.modules or {})
     for module, values in changes.items():
         overrides.setdefault(module, {}).update(values)
     row.modules = overrides  # a new object, so the JSON column is marked dirty
-    after = effective_modules(settings.modules, _reg_of(row))
+    after = effective_modules(settings.modules, platform_as_registration(row))
     audit(
         "platform.modules_changed",
         actor,
