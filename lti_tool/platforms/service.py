@@ -64,7 +64,8 @@ def all_platforms(settings: ToolSettings) -> list[PlatformEntry]:
         _entry(settings, issuer, reg, CONFIG, True, None) for issuer, regs in settings.platforms.items() for reg in regs
     ]
     for row in db.session.execute(select(Platform).order_by(Platform.id)).scalars():
-        entries.append(_entry(settings, row.issuer, platform_as_registration(row), DATABASE, row.enabled, row.created_at))
+        reg = platform_as_registration(row)
+        entries.append(_entry(settings, row.issuer, reg, DATABASE, row.enabled, row.created_at))
     return entries
 
 
