@@ -59,10 +59,12 @@ def register_blueprints(app: Flask, settings) -> None:
     from .links.views import bp as links_bp
     from .lti.views import bp as lti_bp
     from .ops import bp as ops_bp
+    from .platforms.views import bp as platforms_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(links_bp)
+    app.register_blueprint(platforms_bp)
     if settings.demo:
         from .demo.views import bp as demo_bp
 

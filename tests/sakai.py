@@ -251,3 +251,25 @@ def token_from(html: str) -> str | None:
 def room_id_from(html: str) -> str | None:
     match = re.search(r'<meta name="room-id" content="([^"]+)"', html)
     return match.group(1) if match else None
+
+
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+DEEP_LINK_RETURN_URL = ISSUER + "/imsblis/lti13/deep_link_return/site-1"
+
+
+def deep_linking_request(data: str | None = "site-1|lessons|42", **settings: Any) -> dict[str, Any]:
+    """Claim overrides that make a launch Sakai's `LtiDeepLinkingRequest` (reference §5):
+    no resource_link; deep_linking_settings as Lessons, the editor and site navigation send it."""
+    dl_settings = {
+        "deep_link_return_url": DEEP_LINK_RETURN_URL,
+        "accept_types": ["ltiResourceLink"],
+        "accept_presentation_document_targets": ["iframe", "window"],
+        "accept_multiple": False,
+        **({"data": data} if data is not None else {}),
+        **settings,
+    }
+    return {
+        C + "message_type": "LtiDeepLinkingRequest",
+        C + "resource_link": DROP,
+        DEEP_LINKING_SETTINGS: dl_settings,
+    }

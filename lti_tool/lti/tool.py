@@ -44,10 +44,9 @@ class ToolRuntime:
 
     def render_launch(self, ctx: LaunchContext):
         if ctx.message_type == claims.DEEP_LINKING_REQUEST:
-            raise LaunchError(
-                "Adding this tool through a content picker is not available yet; add it as a site tool instead.",
-                code="deep_linking_unsupported",
-            )
+            from ..platforms.views import picker_page
+
+            return picker_page(ctx)
         from ..rooms.views import media_page
 
         return media_page(ctx)

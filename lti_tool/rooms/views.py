@@ -27,6 +27,7 @@ def media_page(ctx: LaunchContext):
         user_label=ctx.display_name,
         role=ctx.role.value,
         can_manage=ctx.role.can_manage,
+        show_admin=ctx.is_admin,
         show_manage_guest_access=ctx.role.can_manage and availability.available,
         unavailable_reason=None if availability.available else availability.reason,
         guest_group_name=_guest_group_name(room, ctx),
