@@ -61,6 +61,9 @@ def register_blueprints(app: Flask, settings) -> None:
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(ops_bp)
+    from .guest import init_app as init_guest
+
+    init_guest(app)
     if settings.demo:
         from .demo.views import bp as demo_bp
 
