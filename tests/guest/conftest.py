@@ -14,6 +14,8 @@ from sqlalchemy import select
 from lti_tool.clock import utcnow
 from lti_tool.extensions import db
 from lti_tool.models import GuestGroup, GuestLink, Room
+from tests import sakai
+from tests.conftest import do_launch
 
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
@@ -79,6 +81,12 @@ def host(launch):
     result = launch("Instructor")
     assert result.room_id, result.html[:300]
     return result
+
+
+def launch_other_room(app, platform, role: str = "Instructor"):
+    """A launch into a second placement (another resource link) of the same Sakai site."""
+    other_link = {"id": "content:99", "title": "Other room", "description": ""}
+    return do_launch(app.test_client(), platform, role, **{sakai.C + "resource_link": other_link})
 
 
 @pytest.fixture
