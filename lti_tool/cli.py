@@ -119,6 +119,8 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             f"{host}:{port}",
             "--access-logfile",
             "-",
+            "--logger-class",
+            "lti_tool.guest.accesslog.RedactingLogger",
             "--access-logformat",
             '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
             "wsgi:app",
