@@ -39,6 +39,14 @@ def request_guest() -> GuestContext | None:
     return g.guest_context
 
 
+def admitted_guest(room_id: str) -> GuestContext:
+    """For `@guest_route` views: the admitted guest of `room_id`, or 403."""
+    guest = request_guest()
+    if guest is None or guest.room_id != room_id or guest.status != "admitted":
+        raise Forbidden(_("Only guests admitted to this session can do this."), code="guest_not_admitted")
+    return guest
+
+
 def confine_guests() -> None:
     if COOKIE_NAME not in request.cookies or request.endpoint is None:
         return

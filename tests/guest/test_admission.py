@@ -77,19 +77,21 @@ def test_admit_all(app, host, link, browser):
     assert act(app, host, "/guests/admit-all").get_json() == {"admitted": 0}
 
 
-def test_two_moderators_admitting_at_once_admit_once(app, host, link, browser, platform):
-    join(browser(), link)
-    [entry] = waiting(app, host)
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_moderators_admitting_at_once_admit_once(make_app, platform, database):
+    app = make_app(database=database)
+    host = do_launch(app.test_client(), platform, "Instructor")
     ta = do_launch(app.test_client(), platform, "TeachingAssistant")
+    join(app.test_client(), add_link(app, host.room_id))
+    [entry] = waiting(app, host)
     barrier = threading.Barrier(2)
     results: list[int] = []
 
     def admit(who):
-        with app.app_context():
-            client = app.test_client()
-            barrier.wait()
-            response = client.post(f"/api/rooms/{host.room_id}/guests/{entry['id']}/admit", headers=who.headers)
-            results.append(response.status_code)
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"/api/rooms/{host.room_id}/guests/{entry['id']}/admit", headers=who.headers)
+        results.append(response.status_code)
 
     threads = [threading.Thread(target=admit, args=(who,)) for who in (host, ta)]
     for t in threads:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import jsonify
 
-from lti_tool.guest.confine import guest_route
+from lti_tool.guest.confine import admitted_guest, guest_route
 from tests.guest.conftest import add_link, join, launch_other_room, set_room
 
 
@@ -62,12 +62,16 @@ def test_routes_marked_for_guests_open_only_for_their_room(make_app, platform):
 
     @guest_route
     def state(room_id):
-        return jsonify(room_id=room_id)
+        return jsonify(room_id=room_id, guest=admitted_guest(room_id).participant_key)
 
     app.add_url_rule("/api/rooms/<room_id>/demo-state", view_func=state)
     host = launch_other_room(app, platform)
     token = add_link(app, host.room_id)
     guest = app.test_client()
     join(guest, token)
-    assert guest.get(f"/api/rooms/{host.room_id}/demo-state").status_code == 200
+    waiting = guest.get(f"/api/rooms/{host.room_id}/demo-state")
+    assert waiting.status_code == 403 and waiting.get_json()["code"] == "guest_not_admitted"
+    app.test_client().post(f"/api/rooms/{host.room_id}/guests/admit-all", headers=host.headers)
+    inside = guest.get(f"/api/rooms/{host.room_id}/demo-state")
+    assert inside.status_code == 200 and inside.get_json()["guest"].startswith("g:")
     assert guest.get("/api/rooms/elsewhere/demo-state").status_code == 403

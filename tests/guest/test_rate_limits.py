@@ -73,3 +73,12 @@ def test_counters_can_live_in_redis(make_app, platform, monkeypatch, frozen_cloc
     assert client.get(f"/g/{secrets.token_urlsafe(24)}", environ_base=NEIGHBOUR).status_code == 404
     keys = redis.Redis.from_url(url).keys("lti_tool:rate:*")
     assert keys and not any(b"203.0.113.7" in key for key in keys)
+
+
+@pytest.mark.postgres
+def test_unknown_link_flood_on_postgresql(make_app, platform, frozen_clock):
+    app = make_app(database="postgres", GUEST_RATE_LIMITS={"unknown_per_ip": 3})
+    client = app.test_client()
+    codes = [client.get(f"/g/{secrets.token_urlsafe(24)}", environ_base=FLOODER).status_code for _ in range(4)]
+    assert codes == [404, 404, 404, 429]
+    assert client.get(f"/g/{secrets.token_urlsafe(24)}", environ_base=NEIGHBOUR).status_code == 404
