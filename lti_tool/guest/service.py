@@ -93,6 +93,10 @@ def open_link(token: str, now: datetime, modules_for: ModulesFor) -> GuestLink:
     link = find_link(token)
     if link is None:
         raise LinkInvalid()
+    return check_link(link, now, modules_for)
+
+
+def check_link(link: GuestLink, now: datetime, modules_for: ModulesFor) -> GuestLink:
     check_room(link.room, modules_for)
     if _expired(link, now) or (link.max_clicks is not None and link.used_clicks >= link.max_clicks):
         raise LinkInvalid()

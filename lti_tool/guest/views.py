@@ -76,7 +76,7 @@ def entry(token: str):
         raise service.LinkInvalid()
     if posting:
         _limit("post_per_link", token, now)
-    link = service.open_link(token, now, modules_for)
+    service.check_link(link, now, modules_for)
     if not posting:
         return _entry_page(link, EntryForm("", ""))
     form = check_entry(request.form.get("name", ""), request.form.get("email", ""))

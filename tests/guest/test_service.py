@@ -29,6 +29,14 @@ def test_the_click_statement_honours_expiry_to_the_second(app, host, frozen_cloc
         db.session.commit()
 
 
+def test_the_click_statement_stops_at_the_limit_by_itself(app, host):
+    # No page check in front: the statement alone must hold the limit.
+    lid = link_id(app, add_link(app, host.room_id, max_clicks=2))
+    with app.app_context():
+        assert [service.use_click(lid, utcnow()) for _ in range(4)] == [True, True, False, False]
+        assert db.session.get(GuestLink, lid).used_clicks == 2
+
+
 def test_the_click_statement_refuses_when_guest_access_is_off(app, host):
     lid = link_id(app, add_link(app, host.room_id))
     set_room(app, host.room_id, guest_access_enabled=False)
