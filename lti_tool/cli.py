@@ -92,6 +92,26 @@ def db_upgrade() -> None:
     click.echo("Database is up to date.")
 
 
+@lti_group.command("purge", help="Delete guest records past guests.retention_days and expired login data (for cron).")
+def purge() -> None:
+    from .clock import utcnow
+    from .extensions import db
+    from .guest.ratelimit import purge_counters
+    from .guest.service import purge_guests
+    from .lti.launch import purge_expired
+
+    now = utcnow()
+    days = current_app.config["TOOL"].retention_days
+    guests = purge_guests(now, days)
+    logins = purge_expired(now)
+    counters = purge_counters(now)
+    db.session.commit()
+    click.echo(
+        f"Deleted {guests} guest record(s) older than {days} day(s), "
+        f"{logins} expired login state/nonce row(s), {counters} old rate counter(s)."
+    )
+
+
 def _create_app_for_cli():
     from . import create_app
 
@@ -144,6 +164,8 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             f"{host}:{port}",
             "--access-logfile",
             "-",
+            "--logger-class",
+            "lti_tool.guest.accesslog.RedactingLogger",
             "--access-logformat",
             '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
             "wsgi:app",
