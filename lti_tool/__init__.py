@@ -56,11 +56,17 @@ def register_extensions(app: Flask, settings) -> None:
 
 
 def register_blueprints(app: Flask, settings) -> None:
+    from .guest import init_app as init_guest
+    from .links.views import bp as links_bp
     from .lti.views import bp as lti_bp
     from .ops import bp as ops_bp
+    from .platforms.views import bp as platforms_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(links_bp)
+    app.register_blueprint(platforms_bp)
+    init_guest(app)
     if settings.demo:
         from .demo.views import bp as demo_bp
 

@@ -15,12 +15,16 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from .config import PROJECT_ROOT, ConfigError
+from .platforms import cli as platforms_cli
 
 lti_group = AppGroup("lti", help="Administer the LTI tool.")
 keys_group = AppGroup("keys", help="The tool's signing keys in keys/.")
 db_group = AppGroup("db", help="The database schema.")
 lti_group.add_command(keys_group)
 lti_group.add_command(db_group)
+lti_group.add_command(platforms_cli.platform_group)
+lti_group.add_command(platforms_cli.modules_group)
+lti_group.add_command(platforms_cli.info)
 
 
 def keys_dir() -> Path:
@@ -39,6 +43,47 @@ def keys_generate() -> None:
     click.echo(f"Created {path} (mode 0600).")
 
 
+@keys_group.command("rotate", help="Add a new key that signs from now on; the previous one stays in the JWKS.")
+def keys_rotate() -> None:
+    from .lti.keys import RETIRE_AFTER, KeyRotationError, load_keys, rotate_key
+
+    try:
+        path = rotate_key(keys_dir())
+    except KeyRotationError as exc:
+        raise click.ClickException(str(exc)) from None
+    hours = int(RETIRE_AFTER.total_seconds() // 3600)
+    if len(load_keys(keys_dir())) == 1:
+        click.echo(f"Created {path.name}; there was no key before, so it is the only one.")
+        return
+    click.echo(f"Created {path.name}; it signs from now on. The previous key stays in /lti/jwks.")
+    click.echo(f"After {hours} h or more, run 'lti-tool keys retire' to stop publishing the previous key.")
+
+
+@keys_group.command("list", help="The published keys, oldest first; the last one signs.")
+def keys_list() -> None:
+    from .lti.keys import created_at, load_keys
+
+    found = load_keys(keys_dir())
+    if not found:
+        click.echo("No key yet. Run 'lti-tool keys generate'.")
+    for i, key in enumerate(found):
+        role = "signs" if i == len(found) - 1 else "published, no longer signs"
+        click.echo(f"{key.path.name}  kid {key.kid}  made {created_at(key.path):%Y-%m-%d %H:%M} UTC  {role}")
+
+
+@keys_group.command("retire", help="Stop publishing the keys older than the signing one (after 24 h).")
+@click.option("--force", is_flag=True, help="Retire now, even inside the 24 h grace period.")
+def keys_retire(force: bool) -> None:
+    from .lti.keys import RETIRED_DIR, KeyRotationError, retire_keys
+
+    try:
+        retired = retire_keys(keys_dir(), force=force)
+    except KeyRotationError as exc:
+        raise click.ClickException(str(exc)) from None
+    for key in retired:
+        click.echo(f"Retired {key.path.name} (kid {key.kid}) to {RETIRED_DIR}/.")
+
+
 @db_group.command("upgrade", help="Apply pending migrations.")
 def db_upgrade() -> None:
     from .database import upgrade_database
@@ -47,14 +92,24 @@ def db_upgrade() -> None:
     click.echo("Database is up to date.")
 
 
-@db_group.command("purge", help="Delete expired login states and used nonces (safe to run from cron).")
-def db_purge() -> None:
+@lti_group.command("purge", help="Delete guest records past guests.retention_days and expired login data (for cron).")
+def purge() -> None:
+    from .clock import utcnow
     from .extensions import db
+    from .guest.ratelimit import purge_counters
+    from .guest.service import purge_guests
     from .lti.launch import purge_expired
 
-    removed = purge_expired()
+    now = utcnow()
+    days = current_app.config["TOOL"].retention_days
+    guests = purge_guests(now, days)
+    logins = purge_expired(now)
+    counters = purge_counters(now)
     db.session.commit()
-    click.echo(f"Removed {removed} expired login records.")
+    click.echo(
+        f"Deleted {guests} guest record(s) older than {days} day(s), "
+        f"{logins} expired login state/nonce row(s), {counters} old rate counter(s)."
+    )
 
 
 def _create_app_for_cli():
@@ -109,6 +164,8 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             f"{host}:{port}",
             "--access-logfile",
             "-",
+            "--logger-class",
+            "lti_tool.guest.accesslog.RedactingLogger",
             "--access-logformat",
             '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
             "wsgi:app",

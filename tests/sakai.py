@@ -284,3 +284,25 @@ def start_login(client, platform: SakaiPlatform, **params: str) -> dict[str, str
     response = client.get("/lti/login", query_string=platform.login_params(**params))
     assert response.status_code in (200, 302), response.get_data(as_text=True)[:300]
     return {k: v[0] for k, v in parse_qs(urlsplit(auth_url_from(response)).query).items()}
+
+
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+DEEP_LINK_RETURN_URL = ISSUER + "/imsblis/lti13/deep_link_return/site-1"
+
+
+def deep_linking_request(data: str | None = "site-1|lessons|42", **settings: Any) -> dict[str, Any]:
+    """Claim overrides that make a launch Sakai's `LtiDeepLinkingRequest` (reference §5):
+    no resource_link; deep_linking_settings as Lessons, the editor and site navigation send it."""
+    dl_settings = {
+        "deep_link_return_url": DEEP_LINK_RETURN_URL,
+        "accept_types": ["ltiResourceLink"],
+        "accept_presentation_document_targets": ["iframe", "window"],
+        "accept_multiple": False,
+        **({"data": data} if data is not None else {}),
+        **settings,
+    }
+    return {
+        C + "message_type": "LtiDeepLinkingRequest",
+        C + "resource_link": DROP,
+        DEEP_LINKING_SETTINGS: dl_settings,
+    }

@@ -107,9 +107,9 @@ def test_db_purge_removes_only_expired_login_records(app, platform, frozen_clock
     do_launch(client, platform)  # one login state, one used nonce
     frozen_clock.advance(hours=3)
     client.get("/lti/login", query_string=platform.login_params())  # a fresh login in flight
-    result = app.test_cli_runner().invoke(args=["lti", "db", "purge"])
+    result = app.test_cli_runner().invoke(args=["lti", "purge"])
     assert result.exit_code == 0, result.output
-    assert "Removed 2 expired login records." in result.output
+    assert "2 expired login state/nonce row(s)" in result.output
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(LoginState)) == 1
         assert db.session.scalar(db.select(db.func.count()).select_from(UsedNonce)) == 0

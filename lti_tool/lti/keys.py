@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..clock import utcnow
 
 KEY_GLOB = "tool-*.pem"
+STAMP = "%Y%m%dT%H%M%S%f"
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def write_private_key(path: Path, key: rsa.RSAPrivateKey) -> None:
 def generate_key(keys_dir: Path) -> Path:
     """Create a new signing key; it becomes the current one."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    stamp = utcnow().astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+    stamp = utcnow().astimezone(UTC).strftime(STAMP)
     path = keys_dir / f"tool-{stamp}.pem"
     write_private_key(path, key)
     return path
@@ -100,3 +101,49 @@ def ensure_key(keys_dir: Path) -> None:
 
 def jwks(keys: list[ToolKey]) -> dict[str, list[dict[str, str]]]:
     return {"keys": [k.public_jwk() for k in keys]}
+
+
+# -- rotation ------------------------------------------------------------------------------------
+# Platforms cache a tool's JWKS (Sakai for hours); a retired key must stay published at least that
+# long after the new one started signing, or launches signed before the switch stop verifying.
+RETIRE_AFTER = timedelta(hours=24)
+RETIRED_DIR = "retired"
+
+
+def created_at(path: Path) -> datetime:
+    """When a key was made: the stamp in its file name (written by `generate_key`), else mtime."""
+    try:
+        return datetime.strptime(path.stem.removeprefix("tool-"), STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def rotate_key(keys_dir: Path) -> Path:
+    """A new key signs from now on; the previous ones stay in the JWKS until retired."""
+    newest = load_keys(keys_dir)
+    if newest and created_at(newest[-1].path) >= utcnow():
+        raise KeyRotationError("The newest key was made just now; try again in a second.")
+    return generate_key(keys_dir)
+
+
+def retire_keys(keys_dir: Path, *, force: bool = False) -> list[ToolKey]:
+    """Move every key but the signing one to keys/retired/ once the grace period has passed."""
+    found = load_keys(keys_dir)
+    if len(found) < 2:
+        raise KeyRotationError("Nothing to retire: only the signing key is published.")
+    signing_since = created_at(found[-1].path)
+    ready_at = signing_since + RETIRE_AFTER
+    if not force and utcnow() < ready_at:
+        raise KeyRotationError(
+            f"The current key has signed only since {signing_since:%Y-%m-%d %H:%M} UTC; platforms may still "
+            f"cache the previous key. Retire after {ready_at:%Y-%m-%d %H:%M} UTC, or pass --force."
+        )
+    retired_dir = keys_dir / RETIRED_DIR
+    retired_dir.mkdir(mode=0o700, exist_ok=True)
+    for key in found[:-1]:
+        key.path.rename(retired_dir / key.path.name)
+    return found[:-1]
+
+
+class KeyRotationError(Exception):
+    """A rotation step that must not happen now; the message says why and what to do."""

@@ -29,6 +29,7 @@ class PlatformRegistry(ToolConfDict):
     def __init__(self, platforms: dict[str, list[dict[str, Any]]], private_pem: str | None):
         super().__init__({iss: [dict(r) for r in regs] for iss, regs in platforms.items()})
         self._private_pem = private_pem
+        self._db_loaded: set[str] = set()
         for issuer, regs in platforms.items():
             for reg in regs:
                 self._set_key(issuer, reg["client_id"])
@@ -38,13 +39,17 @@ class PlatformRegistry(ToolConfDict):
             self.set_private_key(issuer, self._private_pem, client_id=client_id)
 
     def _load_from_db(self, iss: str) -> None:
-        if iss in self._config:
+        """Add the enabled database registrations of `iss`, once; a config.json entry with the same
+        client_id wins (config.json is the read-only source)."""
+        if iss in self._db_loaded:
             return
+        self._db_loaded.add(iss)
+        known = {r.get("client_id") for r in self._config.get(iss, [])}
         rows = db.session.execute(select(Platform).where(Platform.issuer == iss, Platform.enabled.is_(True))).scalars()
-        regs = [platform_as_registration(p) for p in rows]
+        regs = [platform_as_registration(p) for p in rows if p.client_id not in known]
         if regs:
             self.set_iss_has_many_clients(iss)
-            self._config[iss] = regs
+            self._config[iss] = [*self._config.get(iss, []), *regs]
             for reg in regs:
                 self._validate_iss_config_item(iss, reg)
                 self._set_key(iss, reg["client_id"])

@@ -49,13 +49,10 @@ class ToolRuntime:
 
     def render_launch(self, ctx: LaunchContext):
         if ctx.message_type == claims.DEEP_LINKING_REQUEST:
-            raise LaunchError(
-                "Adding this tool through a content picker is not available yet; add it as a site tool instead.",
-                code="deep_linking_unsupported",
-            )
-        from ..rooms.views import media_page
-
-        response = make_response(media_page(ctx))
+            from ..platforms.views import picker_page as page
+        else:
+            from ..rooms.views import media_page as page
+        response = make_response(page(ctx))
         # The page carries a launch token: never keep it in a shared or back-forward cache.
         response.headers["Cache-Control"] = "no-store"
         return response

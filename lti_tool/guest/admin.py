@@ -1,0 +1,97 @@
+"""Admission, for hosts and moderators of the room they launched into (JSON API).
+
+POST   /api/rooms/<room_id>/guests/<guest_id>/admit     → {"guest_id", "status": "admitted"}
+POST   /api/rooms/<room_id>/guests/<guest_id>/decline   → {"guest_id", "status": "declined"}
+POST   /api/rooms/<room_id>/guests/admit-all            → {"admitted": n}
+DELETE /api/rooms/<room_id>/guests/<guest_id>           → 204 (the record is erased at once)
+GET    /api/rooms/<room_id>/guests/waiting              → {"guests": [waiting_guests shape]}
+PATCH  /api/rooms/<room_id>/admission {"required": b}   → {"required": b}
+A guest already decided answers 409, a guest no longer listed 404, another room 403.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from ..clock import utcnow
+from ..errors import Forbidden, NotFound, ValidationError
+from ..extensions import db
+from ..lti.context import require_launch
+from ..models import Room
+from . import service
+from .validation import _
+
+bp = Blueprint("guest_admin", __name__, url_prefix="/api/rooms/<room_id>")
+
+
+def _own_room(room_id: str) -> None:
+    if g.launch.room_id != room_id:
+        raise Forbidden(_("You can only manage guests of the room you opened."), code="other_room")
+    room = db.session.get(Room, room_id)
+    if room is None or room.deleted_at is not None:
+        raise NotFound(_("This room is no longer available."), code="room_gone")
+
+
+def _audit(room_id: str, action: str, **detail) -> None:
+    service.audit(room_id, g.launch.participant_key, g.launch.display_name, action, **detail)
+
+
+@bp.get("/guests/waiting")
+@require_launch(manage=True)
+def waiting(room_id: str):
+    _own_room(room_id)
+    return jsonify(guests=service.waiting_guests(room_id))
+
+
+@bp.post("/guests/<guest_id>/admit")
+@require_launch(manage=True)
+def admit(room_id: str, guest_id: str):
+    _own_room(room_id)
+    service.admit(room_id, guest_id, utcnow())
+    _audit(room_id, "guest.admit", guest_id=guest_id)
+    db.session.commit()
+    return jsonify(guest_id=guest_id, status=service.ADMITTED)
+
+
+@bp.post("/guests/<guest_id>/decline")
+@require_launch(manage=True)
+def decline(room_id: str, guest_id: str):
+    _own_room(room_id)
+    service.decline(room_id, guest_id, utcnow())
+    _audit(room_id, "guest.decline", guest_id=guest_id)
+    db.session.commit()
+    return jsonify(guest_id=guest_id, status=service.DECLINED)
+
+
+@bp.post("/guests/admit-all")
+@require_launch(manage=True)
+def admit_all(room_id: str):
+    _own_room(room_id)
+    count = service.admit_all(room_id, utcnow())
+    _audit(room_id, "guest.admit_all", count=count)
+    db.session.commit()
+    return jsonify(admitted=count)
+
+
+@bp.delete("/guests/<guest_id>")
+@require_launch(manage=True)
+def delete(room_id: str, guest_id: str):
+    _own_room(room_id)
+    service.delete_guest(room_id, guest_id)
+    _audit(room_id, "guest.delete", guest_id=guest_id)
+    db.session.commit()
+    return "", 204
+
+
+@bp.patch("/admission")
+@require_launch(manage=True)
+def admission(room_id: str):
+    _own_room(room_id)
+    body = request.get_json(silent=True)
+    required = body.get("required") if isinstance(body, dict) else None
+    if not isinstance(required, bool):
+        raise ValidationError(_('Send {"required": true} or {"required": false}.'), field="required")
+    service.set_admission_required(room_id, required)
+    _audit(room_id, "room.admission_required", required=required)
+    db.session.commit()
+    return jsonify(required=required)

@@ -1,0 +1,343 @@
+"""The guest journey's rules: open a link, join (one click), wait, be admitted or declined, stay.
+
+Services take explicit arguments (including `now`), add and flush, and never commit. Every limit is
+one SQL statement whose WHERE clause is the rule, so two requests can never both pass a check
+that only one may pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, or_, select, update
+
+from ..clock import as_utc
+from ..errors import Conflict, DomainError, NotFound
+from ..extensions import db
+from ..models import AuditEvent, Guest, GuestGroup, GuestLink, Room
+from ..rooms.service import guest_access_availability
+from .validation import _
+
+WAITING, ADMITTED, DECLINED, REMOVED, ENDED = "waiting", "admitted", "declined", "removed", "ended"
+INSIDE = (WAITING, ADMITTED)
+TOKEN_MAX = 64
+LAST_SEEN_EVERY = timedelta(seconds=10)
+
+ModulesFor = Callable[[Room], dict[str, dict[str, Any]]]
+
+
+# --- The message pages: each refusal a guest can meet has its own page and status. ---------------
+
+
+class GuestPageError(DomainError):
+    template = "guest/message.html"
+
+
+class GuestAccessOff(GuestPageError):
+    status = 403
+    code = "guest_access_off"
+    title = _("Guest access is turned off")
+    message = _("The host has turned off guest access for this session.")
+    template = "guest/access_off.html"
+
+
+class LinkInvalid(GuestPageError):
+    """Expired, used up, deleted or never existed: one page, so tokens can't be probed."""
+
+    status = 404
+    code = "link_invalid"
+    title = _("This link is no longer valid")
+    message = _("The guest link you used has expired or is no longer available.")
+    template = "guest/link_invalid.html"
+
+
+class RoomGone(GuestPageError):
+    status = 410
+    code = "room_gone"
+    title = _("This session is no longer available")
+    message = _("The room this link belongs to is no longer available.")
+    template = "guest/room_gone.html"
+
+
+class Declined(GuestPageError):
+    status = 403
+    code = "declined"
+    title = _("You were not admitted")
+    message = _("A moderator declined your request to join this session.")
+    template = "guest/declined.html"
+
+
+class SessionOver(GuestPageError):
+    status = 410
+    code = "guest_session_over"
+    title = _("You have left the session")
+    message = _("Your guest session has ended.")
+    template = "guest/session_over.html"
+
+
+class NoGuestSession(GuestPageError):
+    status = 403
+    code = "no_guest_session"
+    title = _("Join with your guest link")
+    message = _("To join this session, open the guest link you were given.")
+    template = "guest/no_session.html"
+
+
+# --- Opening and joining ----------------------------------------------------------------------------
+
+
+def open_link(token: str, now: datetime, modules_for: ModulesFor) -> GuestLink:
+    """The link behind `token` if a new guest may join through it now; else the page that says why."""
+    link = find_link(token)
+    if link is None:
+        raise LinkInvalid()
+    return check_link(link, now, modules_for)
+
+
+def check_link(link: GuestLink, now: datetime, modules_for: ModulesFor) -> GuestLink:
+    check_room(link.room, modules_for)
+    if _expired(link, now) or (link.max_clicks is not None and link.used_clicks >= link.max_clicks):
+        raise LinkInvalid()
+    return link
+
+
+def find_link(token: str) -> GuestLink | None:
+    if not token or len(token) > TOKEN_MAX:
+        return None
+    return db.session.execute(select(GuestLink).where(GuestLink.token == token)).scalar_one_or_none()
+
+
+def check_room(room: Room | None, modules_for: ModulesFor) -> Room:
+    if room is None or room.deleted_at is not None:
+        raise RoomGone()
+    if not room.guest_access_enabled or not guest_access_availability(room, modules_for(room)).available:
+        raise GuestAccessOff()
+    return room
+
+
+def _expired(link: GuestLink, now: datetime) -> bool:
+    return link.expires_at is not None and as_utc(link.expires_at) <= now
+
+
+def use_click(link_id: str, now: datetime) -> bool:
+    """Take one click of the link, atomically; False when none is left (or the link just closed)."""
+    room_open = exists(
+        select(Room.id).where(
+            Room.id == GuestLink.room_id,
+            Room.guest_access_enabled.is_(True),
+            Room.deleted_at.is_(None),
+        )
+    )
+    # Invariant: used_clicks never passes max_clicks, and no click is taken from an expired link or a
+    # closed room. Check and increment are this one statement (row-locked by the database).
+    stmt = (
+        update(GuestLink)
+        .where(
+            GuestLink.id == link_id,
+            or_(GuestLink.max_clicks.is_(None), GuestLink.used_clicks < GuestLink.max_clicks),
+            or_(GuestLink.expires_at.is_(None), GuestLink.expires_at > now),
+            room_open,
+        )
+        .values(used_clicks=GuestLink.used_clicks + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).rowcount == 1
+
+
+def join(link_id: str, name: str, email: str, session_hash: str, now: datetime) -> Guest | None:
+    """One successful submission: a click, then the guest (waiting or admitted by room setting)."""
+    if not use_click(link_id, now):
+        return None
+    room_id, link_name, admission_required, group_id = db.session.execute(
+        select(GuestLink.room_id, GuestLink.name, Room.admission_required, GuestGroup.id)
+        .join(Room, Room.id == GuestLink.room_id)
+        .outerjoin(GuestGroup, GuestGroup.room_id == Room.id)
+        .where(GuestLink.id == link_id)
+    ).one()
+    status = WAITING if admission_required else ADMITTED
+    guest = Guest(
+        room_id=room_id,
+        link_id=link_id,
+        group_id=group_id,
+        link_name=link_name,
+        name=name,
+        email=email,
+        status=status,
+        session_hash=session_hash,
+        created_at=now,
+        decided_at=None if status == WAITING else now,
+        last_seen_at=now,
+    )
+    db.session.add(guest)
+    db.session.flush()
+    bump_version(room_id)
+    return guest
+
+
+def end_previous_session(session_hash: str) -> None:
+    """A browser that joins again leaves its earlier place (no ghost in the waiting list)."""
+    db.session.execute(
+        update(Guest)
+        .where(Guest.session_hash == session_hash, Guest.status.in_(INSIDE))
+        .values(status=ENDED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- Inside: every full page load re-checks room, access and link ----------------------------------
+
+
+def room_for_guest(guest, room_id: str, now: datetime, modules_for: ModulesFor) -> Room:
+    """The room a guest (a `GuestContext` or None) may see now, or the page that says why not.
+
+    A used-up click limit does not end a stay: the guest already used their click.
+    """
+    if guest is None or guest.room_id != room_id:
+        raise NoGuestSession()
+    if guest.status == DECLINED:
+        raise Declined()
+    if guest.status not in INSIDE:
+        raise SessionOver()
+    room = check_room(db.session.get(Room, room_id), modules_for)
+    link = db.session.get(GuestLink, guest.link_id) if guest.link_id else None
+    if link is None or link.room_id != room_id or _expired(link, now):
+        raise LinkInvalid()
+    return room
+
+
+def public_room(room: Room) -> dict[str, Any]:
+    """What a guest's page may know about the room (never the ORM row)."""
+    return {
+        "id": room.id,
+        "title": room.title,
+        "media_url": room.media_url,
+        "media_kind": room.media_kind,
+        "guest_chat_enabled": room.guest_chat_enabled,
+    }
+
+
+def touch(session_hash: str, now: datetime) -> None:
+    """Record that a guest's page is still polling (at most one write per guest every 10 s)."""
+    db.session.execute(
+        update(Guest)
+        .where(
+            Guest.session_hash == session_hash,
+            or_(Guest.last_seen_at.is_(None), Guest.last_seen_at < now - LAST_SEEN_EVERY),
+        )
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- Admission (hosts and moderators) ---------------------------------------------------------------
+
+
+def waiting_guests(room_id: str) -> list[dict[str, Any]]:
+    """Guests waiting for admission, oldest first, in the public shape the moderator panel shows."""
+    rows = db.session.execute(
+        select(Guest).where(Guest.room_id == room_id, Guest.status == WAITING).order_by(Guest.created_at, Guest.id)
+    ).scalars()
+    return [
+        {
+            "id": row.id,
+            "name": row.name,
+            "email": row.email,
+            "link_name": row.link_name,
+            "waiting_since": _iso(row.created_at),
+            "last_seen_at": _iso(row.last_seen_at),
+        }
+        for row in rows
+    ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def admit(room_id: str, guest_id: str, now: datetime) -> None:
+    _decide(room_id, guest_id, ADMITTED, now)
+
+
+def decline(room_id: str, guest_id: str, now: datetime) -> None:
+    _decide(room_id, guest_id, DECLINED, now)
+
+
+def _decide(room_id: str, guest_id: str, status: str, now: datetime) -> None:
+    # Invariant: a guest is decided once. Two moderators clicking at once → one row changes.
+    changed = db.session.execute(
+        update(Guest)
+        .where(Guest.id == guest_id, Guest.room_id == room_id, Guest.status == WAITING)
+        .values(status=status, decided_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        raise _not_waiting(room_id, guest_id)
+    bump_version(room_id)
+
+
+def _not_waiting(room_id: str, guest_id: str) -> DomainError:
+    status = db.session.execute(
+        select(Guest.status).where(Guest.id == guest_id, Guest.room_id == room_id)
+    ).scalar_one_or_none()
+    if status is None:
+        return NotFound(_("This guest is no longer in this room's list."), code="guest_not_found")
+    messages = {
+        ADMITTED: _("This guest has already been admitted."),
+        DECLINED: _("This guest has already been declined."),
+    }
+    return Conflict(messages.get(status, _("This guest is no longer waiting.")), code="guest_not_waiting")
+
+
+def admit_all(room_id: str, now: datetime) -> int:
+    count = db.session.execute(
+        update(Guest)
+        .where(Guest.room_id == room_id, Guest.status == WAITING)
+        .values(status=ADMITTED, decided_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if count:
+        bump_version(room_id)
+    return count
+
+
+def delete_guest(room_id: str, guest_id: str) -> None:
+    """Erase a guest's record now (their name and email); their session ends with it."""
+    count = db.session.execute(delete(Guest).where(Guest.id == guest_id, Guest.room_id == room_id)).rowcount
+    if not count:
+        raise NotFound(_("This guest is no longer in this room's list."), code="guest_not_found")
+    bump_version(room_id)
+
+
+def set_admission_required(room_id: str, required: bool) -> None:
+    """Guests must be admitted by a moderator. Guests already waiting stay waiting either way."""
+    db.session.execute(
+        update(Room)
+        .where(Room.id == room_id)
+        .values(admission_required=required, version=Room.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def bump_version(room_id: str) -> None:
+    """Polling clients see a new ETag after any change to the room's guests."""
+    db.session.execute(
+        update(Room)
+        .where(Room.id == room_id)
+        .values(version=Room.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def audit(room_id: str, actor: str, actor_name: str | None, action: str, **detail: Any) -> None:
+    """Who decided what; guest ids only, never names or emails."""
+    db.session.add(AuditEvent(room_id=room_id, actor=actor, actor_name=actor_name, action=action, detail=detail))
+
+
+# --- Retention ----------------------------------------------------------------------------------
+
+
+def purge_guests(now: datetime, retention_days: int) -> int:
+    cutoff = now - timedelta(days=retention_days)
+    return db.session.execute(delete(Guest).where(Guest.created_at < cutoff)).rowcount

@@ -1,0 +1,156 @@
+"""The public guest pages: the entry page of a link, the waiting page, the session, and its status.
+
+Opening a link (GET/HEAD — mail scanners, chat previews, prefetch) never uses a click; only a
+successful submission of the entry form does. After it the guest holds a new guest session
+cookie and continues at /g/room/<room_id>, an address without the link token.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ..clock import utcnow
+from ..errors import TooManyRequests, wants_json
+from ..extensions import db
+from ..models import GuestLink, Room
+from . import ratelimit, service
+from .confine import request_guest
+from .identity import COOKIE_NAME, new_session_secret, session_hash, set_guest_cookie
+from .validation import EntryForm, _, check_entry
+
+log = logging.getLogger(__name__)
+bp = Blueprint("guest", __name__)
+POLL_MS = 2000
+FORM_MAX_AGE = 6 * 60 * 60
+
+
+@bp.after_request
+def private_page_headers(response):
+    """Guest pages are personal and short-lived: not cached, not indexed, no referrer leaks the token."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if response.status_code == 429:
+        response.headers.setdefault("Retry-After", str(ratelimit.WINDOW_SECONDS))
+    return response
+
+
+def render_guest_page(exc: service.GuestPageError):
+    """The message page of a refusal (JSON for the status poll and API callers)."""
+    db.session.rollback()
+    log.info("guest refused", extra={"reason": exc.code, "status": exc.status})
+    if wants_json() or request.endpoint == "guest.status":
+        return jsonify(error=exc.message, code=exc.code), exc.status
+    return render_template(exc.template, title=exc.title), exc.status
+
+
+def modules_for(room: Room) -> dict:
+    return current_app.extensions["lti_tool"].modules_for(room.issuer, room.client_id)
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _limit(scope: str, subject: str, now) -> None:
+    db.session.commit()  # end any read first: the counter's write opens its own short transaction
+    hit = ratelimit.hit(scope, subject, now)
+    db.session.commit()  # a refused request still counts
+    if not hit.allowed:
+        log.info("guest rate limited", extra={"reason": scope})
+        raise TooManyRequests()
+
+
+@bp.route("/g/<token>", methods=["GET", "POST"])
+def entry(token: str):
+    now = utcnow()
+    posting = request.method == "POST"
+    if posting:
+        _limit("post_per_ip", _client(), now)
+    link = service.find_link(token)
+    if link is None:
+        _limit("unknown_per_ip", _client(), now)
+        raise service.LinkInvalid()
+    if posting:
+        _limit("post_per_link", token, now)
+    service.check_link(link, now, modules_for)
+    if not posting:
+        return _entry_page(link, EntryForm("", ""))
+    form = check_entry(request.form.get("name", ""), request.form.get("email", ""))
+    if not _form_token_ok(link.id, request.form.get("form_token", "")):
+        # A cross-site or stale post: keep what was typed, ask to submit once more (no click used).
+        form.errors["form"] = _("This page was open for a long time. Please check your details and join again.")
+        return _entry_page(link, form), 400
+    if not form.valid:
+        return _entry_page(link, form), 422
+    return _join(token, link, form, now)
+
+
+def _join(token: str, link: GuestLink, form: EntryForm, now):
+    cookie, digest = new_session_secret()
+    previous = request.cookies.get(COOKIE_NAME)
+    if previous:
+        service.end_previous_session(session_hash(previous))
+    room_id = link.room_id
+    guest = service.join(link.id, form.name, form.email, digest, now)
+    if guest is None:
+        # The last click went to someone else, or the link closed meanwhile: say which.
+        db.session.rollback()
+        service.open_link(token, now, modules_for)
+        raise service.LinkInvalid()
+    db.session.commit()
+    log.info("guest joined", extra={"room_id": room_id, "guest_id": guest.id, "status": guest.status})
+    response = redirect(url_for("guest.room", room_id=room_id), 303)
+    set_guest_cookie(response, cookie)
+    return response
+
+
+def _form_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="guest-entry-form")
+
+
+def _form_token_ok(link_id: str, value: str) -> bool:
+    try:
+        return _form_serializer().loads(value, max_age=FORM_MAX_AGE) == link_id
+    except BadSignature:
+        return False
+
+
+def _entry_page(link: GuestLink, form: EntryForm):
+    guest = request_guest()
+    already_in = guest is not None and guest.room_id == link.room_id and guest.status in service.INSIDE
+    return render_template(
+        "guest/entry.html",
+        room_title=link.room.title,
+        form=form,
+        form_token=_form_serializer().dumps(link.id),
+        continue_url=url_for("guest.room", room_id=link.room_id) if already_in else None,
+    )
+
+
+@bp.get("/g/room/<room_id>")
+def room(room_id: str):
+    """Every full load re-checks the room, guest access and the link (stay connected until refresh)."""
+    guest = request_guest()
+    room = service.room_for_guest(guest, room_id, utcnow(), modules_for)
+    view = service.public_room(room)
+    if guest.status == service.WAITING:
+        return render_template("guest/waiting.html", room=view, status_url=url_for("guest.status"), poll_ms=POLL_MS)
+    return render_template("guest/room.html", room=view, guest_name=guest.name, viewer_kind="guest")
+
+
+@bp.get("/g/api/status")
+def status():
+    """The waiting page's poll. It answers from the guest's record only, so it keeps working while a
+    guest is inside even after the link or access went away; a full page load shows that."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        service.touch(session_hash(cookie), utcnow())
+        db.session.commit()
+    guest = request_guest()
+    if guest is None:
+        raise service.NoGuestSession()
+    return jsonify(status=guest.status)

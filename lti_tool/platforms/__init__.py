@@ -1,0 +1,1 @@
+"""Platforms: registration (CLI and LTI Dynamic Registration), deep linking, and the admin view."""

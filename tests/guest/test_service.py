@@ -1,0 +1,77 @@
+"""Service-level rules that the HTTP tests lean on: the click statement itself, and privacy of logs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from jinja2 import ChoiceLoader, DictLoader
+from sqlalchemy import select
+
+from lti_tool.clock import utcnow
+from lti_tool.extensions import db
+from lti_tool.guest import service
+from lti_tool.models import GuestLink
+from tests.guest.conftest import add_link, join, set_room
+
+
+def link_id(app, token: str) -> str:
+    with app.app_context():
+        return db.session.execute(select(GuestLink.id).filter_by(token=token)).scalar_one()
+
+
+def test_the_click_statement_honours_expiry_to_the_second(app, host, frozen_clock):
+    expires = frozen_clock.now + timedelta(days=2)
+    lid = link_id(app, add_link(app, host.room_id, expires_at=expires))
+    with app.app_context():
+        assert service.use_click(lid, expires - timedelta(seconds=1)) is True
+        assert service.use_click(lid, expires) is False
+        db.session.commit()
+
+
+def test_the_click_statement_stops_at_the_limit_by_itself(app, host):
+    # No page check in front: the statement alone must hold the limit.
+    lid = link_id(app, add_link(app, host.room_id, max_clicks=2))
+    with app.app_context():
+        assert [service.use_click(lid, utcnow()) for _ in range(4)] == [True, True, False, False]
+        assert db.session.get(GuestLink, lid).used_clicks == 2
+
+
+def test_the_click_statement_refuses_when_guest_access_is_off(app, host):
+    lid = link_id(app, add_link(app, host.room_id))
+    set_room(app, host.room_id, guest_access_enabled=False)
+    with app.app_context():
+        assert service.use_click(lid, utcnow()) is False
+
+
+def test_no_name_email_or_token_in_logs(app, host, link, browser, caplog):
+    caplog.set_level(logging.DEBUG)
+    guest = browser()
+    join(guest, link, name="Zelda Quimby", email="zelda.quimby@example.org")
+    join(browser(), link, name="<bad>", email="zelda.quimby@example.org")
+    guest.get("/g/api/status")
+    browser().get("/g/unknown-token-value")
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert caplog.records  # the journey is logged...
+    for secret in ("Zelda", "zelda.quimby", link, "unknown-token-value"):
+        assert secret not in text  # ...without who or which link
+
+
+def test_the_session_page_hands_the_live_area_its_variables(app, host, link, browser):
+    app.jinja_loader = ChoiceLoader(
+        [DictLoader({"session/_live.html": "LIVE:{{ viewer_kind }}:{{ room.id }}:{{ room.title }}"}), app.jinja_loader]
+    )
+    set_room(app, host.room_id, admission_required=False)
+    guest = browser()
+    place = join(guest, link).headers["Location"]
+    assert f"LIVE:guest:{host.room_id}:Weekly seminar" in guest.get(place).get_data(as_text=True)
+
+
+def test_access_log_paths_hide_link_tokens():
+    from lti_tool.guest.accesslog import redact
+
+    assert redact("/g/AbC-123_xyz") == "/g/…"
+    assert redact("/g/AbC-123_xyz HTTP/1.1") == "/g/… HTTP/1.1"
+    assert redact("/g/room/r1") == "/g/room/r1"
+    assert redact("/g/api/status") == "/g/api/status"
+    assert redact("/lti/launch") == "/lti/launch"

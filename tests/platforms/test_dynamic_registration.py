@@ -1,0 +1,204 @@
+"""LTI Dynamic Registration from Sakai, gated by a one-time invitation from `lti-tool platform invite`."""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from lti_tool.extensions import db
+from lti_tool.models import Platform, RegistrationInvite
+from tests.platforms.fake_registration import CLIENT_ID, REGISTRATION_TOKEN, FakeSakaiRegistration
+from tests.sakai import TOOL_BASE
+
+
+@pytest.fixture(scope="module")
+def sakai_server():
+    server = FakeSakaiRegistration()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sakai(sakai_server):
+    sakai_server.mode = "ok"
+    sakai_server.received.clear()
+    sakai_server.hits = 0
+    sakai_server.release.clear()
+    sakai_server.gate = None
+    yield sakai_server
+    sakai_server.release.set()
+
+
+@pytest.fixture
+def reg_app(make_app):
+    return make_app(REGISTRATION_HTTP_DEADLINE=0.5)
+
+
+def invite(app) -> str:
+    result = app.test_cli_runner().invoke(args=["lti", "platform", "invite"])
+    assert result.exit_code == 0, result.output
+    url = result.output.splitlines()[0]
+    assert url.startswith(TOOL_BASE + "/lti/register?invite=")
+    return parse_qs(urlsplit(url).query)["invite"][0]
+
+
+def open_from_sakai(app, sakai, code: str | None):
+    """What Sakai does with the pasted URL: open it with its two parameters appended."""
+    query = {"openid_configuration": sakai.configuration_url, "registration_token": REGISTRATION_TOKEN}
+    if code is not None:
+        query["invite"] = code
+    return app.test_client().get("/lti/register", query_string=query)
+
+
+def platforms(app) -> list[Platform]:
+    with app.app_context():
+        rows = db.session.scalars(select(Platform)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_registration_stores_the_platform_and_closes_the_sakai_window(reg_app, sakai):
+    response = open_from_sakai(reg_app, sakai, invite(reg_app))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "The tool is registered" in html and CLIENT_ID in html
+    assert "registration_close.js" in html
+    assert f'data-opener-origin="{sakai.base}"' in html
+    assert f"frame-ancestors {sakai.base}" in response.headers["Content-Security-Policy"]
+
+    [row] = platforms(reg_app)
+    assert (row.issuer, row.client_id, row.deployment_ids) == (sakai.issuer, CLIENT_ID, ["1"])
+    assert row.auth_login_url == sakai.base + "/imsoidc/lti13/oidc_auth"
+    assert row.key_set_url == sakai.base + "/imsblis/lti13/keyset"
+
+    [sent] = sakai.received
+    assert sent["authorization"] == f"Bearer {REGISTRATION_TOKEN}"
+    body = sent["body"]
+    assert body["initiate_login_uri"] == TOOL_BASE + "/lti/login"
+    assert body["redirect_uris"] == [TOOL_BASE + "/lti/launch"]
+    assert body["jwks_uri"] == TOOL_BASE + "/lti/jwks"
+    assert body["token_endpoint_auth_method"] == "private_key_jwt"
+    assert body["client_name"] and "scope" in body
+    tool_config = body["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert tool_config["target_link_uri"] == TOOL_BASE + "/lti/launch"
+    assert tool_config["domain"] == "tool.test"
+    assert {m["type"] for m in tool_config["messages"]} == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
+    assert {"iss", "sub", "name", "email"} <= set(tool_config["claims"])
+
+
+def test_close_script_posts_the_lti_close_message():
+    from lti_tool.config import PROJECT_ROOT
+
+    script = (PROJECT_ROOT / "lti_tool/static/registration_close.js").read_text()
+    assert 'subject: "org.imsglobal.lti.close"' in script
+    assert "window.opener || window.parent" in script
+
+
+def test_invitation_works_once(reg_app, sakai):
+    code = invite(reg_app)
+    assert open_from_sakai(reg_app, sakai, code).status_code == 200
+    hits = sakai.hits
+    again = open_from_sakai(reg_app, sakai, code)
+    assert again.status_code == 403
+    assert "already used" in again.get_data(as_text=True)
+    assert sakai.hits == hits, "a spent invitation must not reach the platform"
+    assert len(platforms(reg_app)) == 1
+
+
+def test_expired_invitation_is_refused_before_contacting_the_platform(reg_app, sakai, frozen_clock):
+    code = invite(reg_app)
+    frozen_clock.advance(hours=24, seconds=1)
+    response = open_from_sakai(reg_app, sakai, code)
+    assert response.status_code == 403
+    assert "expired at 2026-11-27 12:00 UTC" in response.get_data(as_text=True)
+    assert sakai.hits == 0
+    assert platforms(reg_app) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [(None, "has no invitation code"), ("made-up-code", "is not valid")],
+)
+def test_missing_or_unknown_invitation_is_refused(reg_app, sakai, code, message):
+    response = open_from_sakai(reg_app, sakai, code)
+    assert response.status_code == 403
+    assert message in response.get_data(as_text=True)
+    assert sakai.hits == 0 and platforms(reg_app) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("config_bad_json", "configuration (openid_configuration) is not a JSON object"),
+        ("config_404", "configuration (openid_configuration) answered HTTP 404"),
+        ("config_wrong_issuer", "is not on the host that served its configuration"),
+        ("refuse_401", "refused the registration (HTTP 401)"),
+        ("register_bad_json", "answer to the registration is not a JSON object"),
+        ("hang", "did not come within 0.5 seconds"),
+    ],
+)
+def test_platform_failures_are_explained_and_store_nothing(reg_app, sakai, mode, message):
+    sakai.mode = mode
+    code = invite(reg_app)
+    response = open_from_sakai(reg_app, sakai, code)
+    assert response.status_code == 502
+    assert message in re.sub(r"\s+", " ", response.get_data(as_text=True).replace("&#39;", "'"))
+    assert platforms(reg_app) == []
+    with reg_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RegistrationInvite).where(
+            RegistrationInvite.used_at.is_(None))) == 1, "the invitation stays usable for a retry"  # fmt: skip
+    sakai.release.set()
+    sakai.mode = "ok"
+    assert open_from_sakai(reg_app, sakai, code).status_code == 200
+
+
+def test_registered_platform_is_listed_by_the_cli(reg_app, sakai):
+    open_from_sakai(reg_app, sakai, invite(reg_app))
+    output = reg_app.test_cli_runner().invoke(args=["lti", "platform", "list"]).output
+    assert f"{sakai.issuer}  client id {CLIENT_ID}  deployment 1  [database, enabled]" in output
+
+
+def test_only_the_hash_of_the_invitation_is_stored(reg_app):
+    code = invite(reg_app)
+    with reg_app.app_context():
+        stored = db.session.scalars(select(RegistrationInvite.code_hash)).all()
+    assert code not in stored and len(stored) == 1 and len(stored[0]) == 64
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_registrations_racing_with_one_invitation_register_once(make_app, sakai, database):
+    app = make_app(database=database, REGISTRATION_HTTP_DEADLINE=5)
+    code = invite(app)
+    # Both requests pass the invitation check and fetch the configuration before either spends it.
+    sakai.gate = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def register() -> None:
+        statuses.append(open_from_sakai(app, sakai, code).status_code)
+
+    threads = [threading.Thread(target=register) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(statuses) == [200, 403]
+    assert len(sakai.received) == 1, "only one registration may reach the platform"
+    assert len(platforms(app)) == 1
+
+
+def test_configuration_over_plain_http_is_refused_unless_loopback(reg_app, sakai):
+    response = reg_app.test_client().get(
+        "/lti/register",
+        query_string={
+            "openid_configuration": "http://sakai.example.edu/imsblis/lti13/well_known?key=7",
+            "registration_token": REGISTRATION_TOKEN,
+            "invite": invite(reg_app),
+        },
+    )
+    assert response.status_code == 502
+    assert "must be fetched over https" in response.get_data(as_text=True)
+    assert platforms(reg_app) == []
