@@ -49,7 +49,7 @@ def decide_role(claim: Iterable[str] | None, role_map: Mapping[str, Iterable[str
     An exact match is required, so `membership#Instructor#TeachingAssistant` is a moderator even
     though it starts with `membership#Instructor`.
     """
-    granted = {normalize(r) for r in claim or () if isinstance(r, str)}
+    granted = _granted(claim)
     if granted & {normalize(r) for r in role_map.get("host", ())}:
         return Role.HOST
     if granted & {normalize(r) for r in role_map.get("moderator", ())}:
@@ -58,4 +58,13 @@ def decide_role(claim: Iterable[str] | None, role_map: Mapping[str, Iterable[str
 
 
 def is_admin(claim: Iterable[str] | None) -> bool:
-    return bool({normalize(r) for r in claim or () if isinstance(r, str)} & ADMIN_ROLES)
+    return bool(_granted(claim) & ADMIN_ROLES)
+
+
+def _granted(claim: Iterable[str] | str | None) -> set[str]:
+    """The claim as a set of full role URIs; a lone string (not a list) counts as one role."""
+    if isinstance(claim, str):
+        claim = [claim]
+    if not isinstance(claim, list | tuple | set | frozenset):
+        return set()
+    return {normalize(r) for r in claim if isinstance(r, str)}

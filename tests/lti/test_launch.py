@@ -458,3 +458,13 @@ def test_token_for_another_registration_of_the_same_sakai_is_refused(make_app, p
     client = make_app(config).test_client()
     response = post_launch(client, platform, aud="second-client")
     assert_refused(response, 400, "does not match the login")
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [(MEMBERSHIP + "Instructor", "Host"), ({"role": "Instructor"}, "Viewer"), (7, "Viewer")],
+)
+def test_roles_claim_that_is_not_a_list(client, platform, claim, shown):
+    response = post_launch(client, platform, **{C + "roles": claim})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert role_shown(response.get_data(as_text=True)) == shown
