@@ -1,6 +1,7 @@
 """Engine set-up: SQLite in WAL with a busy timeout and foreign keys; PostgreSQL with pre-ping and
 a statement timeout. On SQLite every state-changing request opens its transaction with
-BEGIN IMMEDIATE, so a read-then-write never fails with "database is locked".
+BEGIN IMMEDIATE (as does a GET view marked `@writes_on_get`), so a read-then-write never fails
+with "database is locked".
 """
 
 from __future__ import annotations
