@@ -58,9 +58,11 @@ def register_extensions(app: Flask, settings) -> None:
 def register_blueprints(app: Flask, settings) -> None:
     from .lti.views import bp as lti_bp
     from .ops import bp as ops_bp
+    from .session import views as session_views
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(session_views.bp)
     if settings.demo:
         from .demo.views import bp as demo_bp
 

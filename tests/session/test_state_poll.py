@@ -1,0 +1,99 @@
+"""The one state endpoint: ETag/304, version bumps, and any worker answering any poll."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from lti_tool.extensions import db
+from lti_tool.models import Room
+from tests.conftest import do_launch
+
+
+def version(app, room_id):
+    with app.app_context():
+        return db.session.execute(select(Room.version).where(Room.id == room_id)).scalar_one()
+
+
+def test_unchanged_state_answers_304_and_a_change_answers_200(room):
+    student = room.launch()
+    room.start()
+    room.state(student)  # first poll records presence
+    first = room.state(student)
+    tag = first.headers["ETag"]
+    cursor = first.get_json()["chat"]["cursor"]
+    assert first.headers["Cache-Control"] == "no-store"
+
+    same = room.state(student, since=cursor, etag=tag)
+    assert same.status_code == 304 and same.data == b""
+    assert same.headers["ETag"] == tag
+
+    room.call(room.host, "POST", "/chat", json={"body": "news"})
+    changed = room.state(student, since=cursor, etag=tag)
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != tag
+    assert [m["body"] for m in changed.get_json()["chat"]["messages"]] == ["news"]
+
+
+def test_every_state_change_bumps_the_room_version(room):
+    student = room.launch()
+    guest = room.guest()
+    steps = [
+        lambda: room.call(room.host, "POST", "/session/start"),
+        lambda: room.call(room.host, "PATCH", "/settings", json={"guest_chat_enabled": False}),
+        lambda: room.call(student, "POST", "/chat", json={"body": "hi"}),
+        lambda: room.call(student, "POST", "/hand"),
+        lambda: room.call(student, "DELETE", "/hand"),
+        lambda: room.call(room.host, "POST", f"/guests/{guest.id}/remove"),
+        lambda: room.call(room.host, "POST", "/session/end"),
+    ]
+    for step in steps:
+        before = version(room.app, room.id)
+        assert step().status_code == 200
+        assert version(room.app, room.id) == before + 1
+
+
+def test_presence_change_changes_the_etag_without_a_version_bump(room, frozen_clock):
+    room.start()
+    room.state(room.host)
+    tag = room.state(room.host).headers["ETag"]
+    student = room.launch()
+    room.state(student)
+    assert room.state(room.host, etag=tag).status_code == 200
+    frozen_clock.advance(seconds=31)
+    quiet = room.state(room.host)
+    assert "Sam Student" not in [p["name"] for p in quiet.get_json()["participants"]]
+
+
+def test_a_waiting_guest_changes_the_moderators_etag(room):
+    room.start()
+    room.state(room.host)
+    tag = room.state(room.host).headers["ETag"]
+    room.guest(status="waiting", name="Walt Waiting")  # written by the guest journey, not by us
+    response = room.state(room.host, etag=tag)
+    assert response.status_code == 200
+    assert [g["name"] for g in response.get_json()["guests"]] == ["Walt Waiting"]
+
+
+def test_two_app_instances_sharing_one_database_serve_the_same_state(make_app, platform):
+    first = make_app()
+    second = make_app(database_url=first.config["SQLALCHEMY_DATABASE_URI"])
+    one, two = first.test_client(), second.test_client()
+    host = do_launch(one, platform, "Instructor", user="host-1", name="Hannah Host")
+    student = do_launch(one, platform, "Student", user="student-1", name="Sam Student")
+    url = f"/api/rooms/{host.room_id}"
+
+    # Started on instance one, seen live on instance two.
+    assert one.post(url + "/session/start", headers=host.headers).status_code == 200
+    assert two.get(url + "/state", headers=student.headers).get_json()["session"]["state"] == "live"
+
+    # A message posted through instance two is read through instance one, and vice versa.
+    two.post(url + "/chat", json={"body": "via two"}, headers=student.headers)
+    one.post(url + "/chat", json={"body": "via one"}, headers=host.headers)
+    for client in (one, two):
+        body = client.get(url + "/state", headers=host.headers).get_json()
+        assert [m["body"] for m in body["chat"]["messages"]] == ["via two", "via one"]
+        assert [p["name"] for p in body["participants"]] == ["Hannah Host", "Sam Student"]
+
+    # The ETag is the same whichever instance answers, so a 304 from either one is valid.
+    tag = one.get(url + "/state", headers=student.headers).headers["ETag"]
+    assert two.get(url + "/state", headers={**student.headers, "If-None-Match": tag}).status_code == 304
