@@ -335,7 +335,9 @@ def delete_message(room_id: str, message_id: int, actor: Actor) -> None:
     bump_version(room_id)
 
 
-def chat_since(run_id: int, since: int) -> dict[str, Any]:
+def chat_since(run_id: int, since: int, chat_max: int) -> dict[str, Any]:
+    """Messages of this run after `since`. The cursor says "seen everything up to here": the room's
+    latest id when this page holds all that is left (deleted and earlier-run ids included)."""
     query = select(ChatMessage).where(ChatMessage.session_id == run_id, ChatMessage.deleted.is_(False))
     if since > 0:
         query = query.where(ChatMessage.id > since).order_by(ChatMessage.id).limit(CHAT_PAGE)
@@ -357,7 +359,7 @@ def chat_since(run_id: int, since: int) -> dict[str, Any]:
             }
             for m in rows
         ],
-        "cursor": rows[-1].id if rows else since,
+        "cursor": rows[-1].id if len(rows) == CHAT_PAGE else max([since, chat_max, *(m.id for m in rows)]),
         "deleted": list(deleted),
     }
 
@@ -414,27 +416,34 @@ def hand_raised(room_id: str, actor: Actor) -> bool:
 # --- the state poll -------------------------------------------------------------------------------
 
 
-def etag(room: Room, actor: Actor, since: int, now: datetime) -> str:
-    """Weak ETag from the room version and the presence, chat (and, for moderators, guest) cursors.
-
-    Presence has no version of its own: people time out without a write, so its cursor is the
-    count and id-sum of the rows present now (one indexed aggregate).
-    """
+def people_cursor(room_id: str, now: datetime) -> str:
+    """Presence has no version of its own: people time out without a write, so its cursor is the
+    count and id-sum of the rows present now (one indexed aggregate)."""
     count, id_sum = db.session.execute(
-        select(func.count(Presence.id), func.coalesce(func.sum(Presence.id), 0)).where(*_present(room.id, now))
+        select(func.count(Presence.id), func.coalesce(func.sum(Presence.id), 0)).where(*_present(room_id, now))
     ).one()
+    return f"{count}.{id_sum}"
+
+
+def etag(room: Room, actor: Actor, people: str) -> tuple[str, int]:
+    """(weak ETag, chat cursor) of the room as this actor sees it once caught up: room version,
+    latest chat id, presence cursor (and, for moderators, the guests awaiting a decision)."""
     chat_max = db.session.execute(select(func.max(ChatMessage.id)).where(ChatMessage.room_id == room.id)).scalar()
-    parts = [room.version, chat_max or 0, count, id_sum, since, actor.role]
+    parts = [room.version, chat_max or 0, people, actor.role]
     if actor.can_manage:
         # Guests start waiting or get admitted through other routes too; see them without relying on those.
         rows = db.session.execute(
             select(Guest.id, Guest.status).where(Guest.room_id == room.id, Guest.status.in_(GUEST_PANEL_STATUSES))
         ).all()
         parts.append(hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:12])
-    return 'W/"' + "-".join(str(p) for p in parts) + '"'
+    return 'W/"' + "-".join(str(p) for p in parts) + '"', chat_max or 0
 
 
-def state(room: Room, actor: Actor, since: int, now: datetime) -> dict[str, Any]:
+def state(
+    room: Room, actor: Actor, since: int, chat_max: int, people_known: str, people: str, now: datetime
+) -> dict[str, Any]:
+    """The room as this actor may see it. The participants list is left out (None) when the client
+    already has the list of this presence cursor: a chat message must not resend 500 names."""
     run = latest_run(room.id)
     current = run_state(run)
     body: dict[str, Any] = {
@@ -455,8 +464,11 @@ def state(room: Room, actor: Actor, since: int, now: datetime) -> dict[str, Any]
             "hand_raised": hand_raised(room.id, actor),
         },
         "guest_chat_enabled": room.guest_chat_enabled,
-        "participants": participants(room.id, now),
-        "chat": chat_since(run.id, since) if current == LIVE else {"messages": [], "cursor": since, "deleted": []},
+        "participants": None if people_known == people else participants(room.id, now),
+        "people_cursor": people,
+        "chat": chat_since(run.id, since, chat_max)
+        if current == LIVE
+        else {"messages": [], "cursor": max(since, chat_max), "deleted": []},
         "version": room.version,
     }
     if actor.can_manage:

@@ -82,13 +82,21 @@ def state(room_id: str):
         service.heartbeat(room_id, actor, now)
         db.session.commit()
         room = _room(room_id)
-    tag = service.etag(room, actor, since, now)
-    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+    people_known = request.args.get("people", "")[:40]
+    people = service.people_cursor(room_id, now)
+    tag, chat_max = service.etag(room, actor, people)
+    # 304 only for a client that already holds this state: same ETag, all chat, current people list.
+    caught_up = since >= chat_max and people_known == people
+    if caught_up and tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = make_response("", 304)
     else:
-        response = jsonify(service.state(room, actor, since, now))
+        body = service.state(room, actor, since, chat_max, people_known, people, now)
+        response = jsonify(body)
+        if body["chat"]["cursor"] < chat_max:
+            tag = None  # a page of a long backlog: the client is not caught up yet
     db.session.commit()
-    response.headers["ETag"] = tag
+    if tag:
+        response.headers["ETag"] = tag
     response.headers["Cache-Control"] = "no-store"
     return response
 

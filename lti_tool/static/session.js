@@ -23,6 +23,7 @@
 
   let etag = null;
   let cursor = 0;
+  let people = "";
   let runStartedAt = null;
   let timer = null;
   let failures = 0;
@@ -79,7 +80,7 @@
     const h = headers();
     if (etag) h["If-None-Match"] = etag;
     try {
-      const response = await fetch(api + "/state?since=" + cursor, { headers: h, cache: "no-store", credentials: "same-origin" });
+      const response = await fetch(api + "/state?since=" + cursor + "&people=" + encodeURIComponent(people), { headers: h, cache: "no-store", credentials: "same-origin" });
       if (response.status === 304) {
         failures = 0;
       } else {
@@ -151,7 +152,8 @@
       $("chat-log").replaceChildren();
     }
     renderStage(data);
-    renderParticipants(data.participants);
+    if (data.participants) renderParticipants(data.participants);
+    people = data.people_cursor;
     renderHand(you);
     renderChat(data.chat, you);
     if (you.can_manage) {
@@ -189,9 +191,9 @@
     screen.replaceChildren(node);
   }
 
-  function renderParticipants(people) {
-    $("participants-count").textContent = "(" + people.length + ")";
-    $("participants-list").replaceChildren(...people.map((person) => {
+  function renderParticipants(list) {
+    $("participants-count").textContent = "(" + list.length + ")";
+    $("participants-list").replaceChildren(...list.map((person) => {
       const li = el("li", person.name);
       if (person.is_moderator) li.append(" ", badge(person.role === "host" ? "Host" : "Moderator"));
       return li;

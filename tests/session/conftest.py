@@ -42,9 +42,16 @@ class Room:
             return who.client.open(url, method=method, json=json if json is not None else {}, headers=headers)
         return self.client.open(url, method=method, json=json, headers={**who.headers, **(headers or {})})
 
-    def state(self, who, since=0, etag=None):
+    def state(self, who, since=0, etag=None, people=""):
         headers = {"If-None-Match": etag} if etag else None
-        return self.call(who, "GET", f"/state?since={since}", headers=headers)
+        return self.call(who, "GET", f"/state?since={since}&people={people}", headers=headers)
+
+    def poll_again(self, who, previous, etag=None):
+        """The next poll of a page that holds `previous` (its chat cursor and people list)."""
+        body = previous.get_json()
+        return self.state(
+            who, since=body["chat"]["cursor"], people=body["people_cursor"], etag=etag or previous.headers["ETag"]
+        )
 
     def start(self):
         response = self.call(self.host, "POST", "/session/start")

@@ -19,19 +19,53 @@ def test_unchanged_state_answers_304_and_a_change_answers_200(room):
     room.start()
     room.state(student)  # first poll records presence
     first = room.state(student)
-    tag = first.headers["ETag"]
-    cursor = first.get_json()["chat"]["cursor"]
     assert first.headers["Cache-Control"] == "no-store"
 
-    same = room.state(student, since=cursor, etag=tag)
+    same = room.poll_again(student, first)
     assert same.status_code == 304 and same.data == b""
-    assert same.headers["ETag"] == tag
+    assert same.headers["ETag"] == first.headers["ETag"]
 
     room.call(room.host, "POST", "/chat", json={"body": "news"})
-    changed = room.state(student, since=cursor, etag=tag)
+    changed = room.poll_again(student, first)
     assert changed.status_code == 200
-    assert changed.headers["ETag"] != tag
+    assert changed.headers["ETag"] != first.headers["ETag"]
     assert [m["body"] for m in changed.get_json()["chat"]["messages"]] == ["news"]
+    # Having read the news, the page is caught up again: the very next poll is a 304.
+    assert room.poll_again(student, changed).status_code == 304
+
+
+def test_a_stale_cursor_never_gets_a_304(room):
+    room.start()
+    room.state(room.host)
+    room.call(room.host, "POST", "/chat", json={"body": "one"})
+    current = room.state(room.host)
+    # Same ETag, but the page says it has not read message "one": it gets the message, not a 304.
+    behind = room.state(room.host, since=0, people=current.get_json()["people_cursor"], etag=current.headers["ETag"])
+    assert behind.status_code == 200
+    assert [m["body"] for m in behind.get_json()["chat"]["messages"]] == ["one"]
+
+
+def test_a_session_not_started_is_cached_too(room):
+    student = room.launch()
+    room.state(student)
+    first = room.state(student)
+    assert room.poll_again(student, first).status_code == 304
+    room.start()
+    assert room.poll_again(student, first).get_json()["session"]["state"] == "live"
+
+
+def test_participants_are_not_resent_when_the_client_has_the_current_list(room):
+    student = room.launch()
+    room.start()
+    room.state(student)
+    first = room.state(room.host).get_json()
+    assert [p["name"] for p in first["participants"]] == ["Hannah Host", "Sam Student"]
+    room.call(room.host, "POST", "/chat", json={"body": "hello"})
+    known = room.call(room.host, "GET", f"/state?since=0&people={first['people_cursor']}").get_json()
+    assert known["participants"] is None
+    assert [m["body"] for m in known["chat"]["messages"]] == ["hello"]
+    stale = room.call(room.host, "GET", "/state?since=0&people=1.1").get_json()
+    assert [p["name"] for p in stale["participants"]] == ["Hannah Host", "Sam Student"]
 
 
 def test_every_state_change_bumps_the_room_version(room):
@@ -55,10 +89,10 @@ def test_every_state_change_bumps_the_room_version(room):
 def test_presence_change_changes_the_etag_without_a_version_bump(room, frozen_clock):
     room.start()
     room.state(room.host)
-    tag = room.state(room.host).headers["ETag"]
+    before = room.state(room.host)
     student = room.launch()
     room.state(student)
-    assert room.state(room.host, etag=tag).status_code == 200
+    assert room.poll_again(room.host, before).status_code == 200
     frozen_clock.advance(seconds=31)
     quiet = room.state(room.host)
     assert "Sam Student" not in [p["name"] for p in quiet.get_json()["participants"]]
@@ -67,9 +101,10 @@ def test_presence_change_changes_the_etag_without_a_version_bump(room, frozen_cl
 def test_a_waiting_guest_changes_the_moderators_etag(room):
     room.start()
     room.state(room.host)
-    tag = room.state(room.host).headers["ETag"]
+    before = room.state(room.host)
+    assert room.poll_again(room.host, before).status_code == 304
     room.guest(status="waiting", name="Walt Waiting")  # written by the guest journey, not by us
-    response = room.state(room.host, etag=tag)
+    response = room.poll_again(room.host, before)
     assert response.status_code == 200
     assert [g["name"] for g in response.get_json()["guests"]] == ["Walt Waiting"]
 
@@ -95,5 +130,6 @@ def test_two_app_instances_sharing_one_database_serve_the_same_state(make_app, p
         assert [p["name"] for p in body["participants"]] == ["Hannah Host", "Sam Student"]
 
     # The ETag is the same whichever instance answers, so a 304 from either one is valid.
-    tag = one.get(url + "/state", headers=student.headers).headers["ETag"]
-    assert two.get(url + "/state", headers={**student.headers, "If-None-Match": tag}).status_code == 304
+    seen = one.get(url + "/state", headers=student.headers)
+    again = f"{url}/state?since={seen.get_json()['chat']['cursor']}&people={seen.get_json()['people_cursor']}"
+    assert two.get(again, headers={**student.headers, "If-None-Match": seen.headers["ETag"]}).status_code == 304
