@@ -20,7 +20,6 @@ import platform
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 POLL_EVERY = 2.0
-WARMUP = 10.0
+WARMUP = 15.0
 REQUEST_TIMEOUT = 5.0
 SECRET = "bench-secret-not-for-production"
 
@@ -176,11 +175,13 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
     seen: dict[str, list[float]] = field(default_factory=dict)  # marker -> seen times
 
 
 async def client_loop(port, path_for, headers, stats: Stats, measure_from: float, stop_at: float, on_body=None):
-    await asyncio.sleep(random.uniform(0, POLL_EVERY))
+    # People arrive over the warm-up (not all in the same 2 s), then poll on a steady 2 s beat.
+    await asyncio.sleep(random.uniform(0, WARMUP - 2 * POLL_EVERY))
     state = {"etag": None, "since": 0, "people": ""}
     while time.monotonic() < stop_at:
         tick = time.monotonic()
@@ -200,9 +201,11 @@ async def client_loop(port, path_for, headers, stats: Stats, measure_from: float
             if status == 200 and on_body:
                 state["etag"] = resp_headers.get("etag")
                 on_body(state, json.loads(body))
-        except (OSError, TimeoutError, ValueError, IndexError):
+        except (OSError, TimeoutError, ValueError, IndexError) as exc:
             if tick >= measure_from:
                 stats.errors += 1
+                kind = type(exc).__name__
+                stats.failures[kind] = stats.failures.get(kind, 0) + 1
         await asyncio.sleep(max(0.0, POLL_EVERY - (time.monotonic() - tick)))
 
 
@@ -231,12 +234,13 @@ def quantile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=40.0, help="measured seconds per server (after warm-up)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per server (after warm-up)")
     parser.add_argument("--write", type=Path, help="update the 'Session poll' section of this markdown file")
     args = parser.parse_args()
     if not 1 <= args.clients <= 2000 or not 5 <= args.seconds <= 120:
         raise SystemExit("--clients must be 1..2000 and --seconds 5..120")
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-session-") as tmp:
         workdir = Path(tmp)
         (workdir / "baseline_app.py").write_text(BASELINE_APP)
@@ -308,10 +312,10 @@ def main() -> None:
 
     visible = [t - posted[m] for m, times in session.seen.items() for t in times]
     expected = len(posted) * args.clients
-    report(args, baseline, session, visible, expected)
+    report(args, baseline, session, visible, expected, (load_before, os.getloadavg()[0]))
 
 
-def report(args, baseline: Stats, session: Stats, visible: list[float], expected: int) -> None:
+def report(args, baseline: Stats, session: Stats, visible: list[float], expected: int, load) -> None:
     def ms(v: float) -> str:
         return f"{v * 1000:.1f} ms"
 
@@ -337,7 +341,9 @@ def report(args, baseline: Stats, session: Stats, visible: list[float], expected
             f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, machine: 2 cores "
             f"({os.cpu_count()} CPUs seen), Python {platform.python_version()}, SQLite, gunicorn 4 sync workers, "
             f"client and server on 127.0.0.1. {args.clients} clients each poll every {POLL_EVERY:.0f} s; "
-            f"{WARMUP:.0f} s warm-up, then {args.seconds:.0f} s measured per server. Command:",
+            f"{WARMUP:.0f} s warm-up, then {args.seconds:.0f} s measured per server. "
+            f"1-minute load average before/after: {load[0]:.1f}/{load[1]:.1f} "
+            "(anything above ~2 means other work shared the 2 cores). Command:",
             "",
             "```sh",
             f".venv/bin/python bench/session_poll.py --clients {args.clients} --seconds {args.seconds:.0f} "
@@ -361,7 +367,11 @@ def report(args, baseline: Stats, session: Stats, visible: list[float], expected
 
 
 def fmt_statuses(stats: Stats) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in sorted(stats.statuses.items())) or "-"
+    counts = [
+        *(f"{k}: {v}" for k, v in sorted(stats.statuses.items())),
+        *(f"{k}: {v}" for k, v in stats.failures.items()),
+    ]
+    return ", ".join(counts) or "-"
 
 
 def write_section(path: Path, section: str) -> None:

@@ -232,8 +232,26 @@ def _present(room_id: str, now: datetime):
     return (Presence.room_id == room_id, Presence.last_seen_at > now - PRESENT_FOR)
 
 
-def participants(room_id: str, now: datetime) -> list[dict[str, Any]]:
+# Per worker: room id → (people cursor, list). 500 pollers of one room then build the list once
+# per presence change instead of once each. A renamed participant shows at the next join/leave.
+_participants_cache: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+PARTICIPANTS_CACHE_ROOMS = 256
+
+
+def participants(room_id: str, now: datetime, cursor: str | None = None) -> list[dict[str, Any]]:
     """Present Sakai users only; guests are never listed here. Hosts first, then moderators."""
+    cached = _participants_cache.get(room_id)
+    if cursor is not None and cached and cached[0] == cursor:
+        return cached[1]
+    people = _load_participants(room_id, now)
+    if cursor is not None:
+        if len(_participants_cache) >= PARTICIPANTS_CACHE_ROOMS:
+            _participants_cache.clear()
+        _participants_cache[room_id] = (cursor, people)
+    return people
+
+
+def _load_participants(room_id: str, now: datetime) -> list[dict[str, Any]]:
     rank = case((Presence.role == "host", 0), (Presence.role == "moderator", 1), else_=2)
     rows = db.session.execute(
         select(Presence.display_name, Presence.role)
@@ -464,7 +482,7 @@ def state(
             "hand_raised": hand_raised(room.id, actor),
         },
         "guest_chat_enabled": room.guest_chat_enabled,
-        "participants": None if people_known == people else participants(room.id, now),
+        "participants": None if people_known == people else participants(room.id, now, people),
         "people_cursor": people,
         "chat": chat_since(run.id, since, chat_max)
         if current == LIVE
