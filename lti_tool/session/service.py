@@ -204,13 +204,6 @@ def _insert(model):
     return insert(model)
 
 
-def needs_heartbeat(room_id: str, actor: Actor, now: datetime) -> bool:
-    seen = db.session.execute(
-        select(Presence.last_seen_at).where(Presence.room_id == room_id, Presence.participant_key == actor.key)
-    ).scalar_one_or_none()
-    return seen is None or as_utc(seen) <= now - HEARTBEAT_EVERY
-
-
 def heartbeat(room_id: str, actor: Actor, now: datetime) -> None:
     """Upsert this participant's presence in one statement (unique room_id + participant_key)."""
     stmt = _insert(Presence).values(
@@ -434,27 +427,54 @@ def hand_raised(room_id: str, actor: Actor) -> bool:
 # --- the state poll -------------------------------------------------------------------------------
 
 
-def people_cursor(room_id: str, now: datetime) -> str:
-    """Presence has no version of its own: people time out without a write, so its cursor is the
-    count and id-sum of the rows present now (one indexed aggregate)."""
-    count, id_sum = db.session.execute(
-        select(func.count(Presence.id), func.coalesce(func.sum(Presence.id), 0)).where(*_present(room_id, now))
-    ).one()
-    return f"{count}.{id_sum}"
+@dataclass(frozen=True)
+class PollFacts:
+    """What decides a 304, read in one statement: room version, latest chat id, presence cursor,
+    and when this caller's heartbeat was last written."""
+
+    version: int
+    chat_max: int
+    people: str
+    my_last_seen: datetime | None
+
+    def needs_heartbeat(self, now: datetime) -> bool:
+        return self.my_last_seen is None or as_utc(self.my_last_seen) <= now - HEARTBEAT_EVERY
 
 
-def etag(room: Room, actor: Actor, people: str) -> tuple[str, int]:
-    """(weak ETag, chat cursor) of the room as this actor sees it once caught up: room version,
-    latest chat id, presence cursor (and, for moderators, the guests awaiting a decision)."""
-    chat_max = db.session.execute(select(func.max(ChatMessage.id)).where(ChatMessage.room_id == room.id)).scalar()
-    parts = [room.version, chat_max or 0, people, actor.role]
+def poll_facts(room_id: str, actor: Actor, now: datetime) -> PollFacts | None:
+    """None when the room does not exist (or was deleted).
+
+    Presence has no version of its own: people time out without a write, so its cursor is the
+    count and id-sum of the rows present now (an aggregate over one room's rows)."""
+    present = _present(room_id, now)
+    row = db.session.execute(
+        select(
+            Room.version,
+            select(func.max(ChatMessage.id)).where(ChatMessage.room_id == room_id).scalar_subquery(),
+            select(func.count(Presence.id)).where(*present).scalar_subquery(),
+            select(func.coalesce(func.sum(Presence.id), 0)).where(*present).scalar_subquery(),
+            select(Presence.last_seen_at)
+            .where(Presence.room_id == room_id, Presence.participant_key == actor.key)
+            .scalar_subquery(),
+        ).where(Room.id == room_id, Room.deleted_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    version, chat_max, count, id_sum, seen = row
+    return PollFacts(version, chat_max or 0, f"{count}.{id_sum}", seen)
+
+
+def etag(room_id: str, actor: Actor, facts: PollFacts) -> str:
+    """Weak ETag of the room as this actor sees it once caught up: room version, latest chat id,
+    presence cursor (and, for moderators, the guests awaiting a decision or present)."""
+    parts = [facts.version, facts.chat_max, facts.people, actor.role]
     if actor.can_manage:
         # Guests start waiting or get admitted through other routes too; see them without relying on those.
         rows = db.session.execute(
-            select(Guest.id, Guest.status).where(Guest.room_id == room.id, Guest.status.in_(GUEST_PANEL_STATUSES))
+            select(Guest.id, Guest.status).where(Guest.room_id == room_id, Guest.status.in_(GUEST_PANEL_STATUSES))
         ).all()
         parts.append(hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:12])
-    return 'W/"' + "-".join(str(p) for p in parts) + '"', chat_max or 0
+    return 'W/"' + "-".join(str(p) for p in parts) + '"'
 
 
 def state(

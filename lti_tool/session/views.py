@@ -73,32 +73,38 @@ def state(room_id: str):
         since = max(0, int(request.args.get("since", "0")))
     except ValueError:
         raise ValidationError("'since' must be a whole number.", field="since") from None
+    people_known = request.args.get("people", "")[:40]
     now = utcnow()
-    room = _room(room_id)
-    if service.needs_heartbeat(room_id, actor, now):
+    facts = _facts(room_id, actor, now)
+    if facts.needs_heartbeat(now):
         # End the read transaction first: on SQLite a write that follows a read in one transaction
         # can fail at once instead of waiting for the lock.
         db.session.commit()
         service.heartbeat(room_id, actor, now)
         db.session.commit()
-        room = _room(room_id)
-    people_known = request.args.get("people", "")[:40]
-    people = service.people_cursor(room_id, now)
-    tag, chat_max = service.etag(room, actor, people)
+        facts = _facts(room_id, actor, now)
+    tag = service.etag(room_id, actor, facts)
     # 304 only for a client that already holds this state: same ETag, all chat, current people list.
-    caught_up = since >= chat_max and people_known == people
+    caught_up = since >= facts.chat_max and people_known == facts.people
     if caught_up and tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = make_response("", 304)
     else:
-        body = service.state(room, actor, since, chat_max, people_known, people, now)
+        body = service.state(_room(room_id), actor, since, facts.chat_max, people_known, facts.people, now)
         response = jsonify(body)
-        if body["chat"]["cursor"] < chat_max:
+        if body["chat"]["cursor"] < facts.chat_max:
             tag = None  # a page of a long backlog: the client is not caught up yet
     db.session.commit()
     if tag:
         response.headers["ETag"] = tag
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _facts(room_id: str, actor: Actor, now) -> service.PollFacts:
+    facts = service.poll_facts(room_id, actor, now)
+    if facts is None:
+        raise NotFound("This room does not exist.", code="room_not_found")
+    return facts
 
 
 def _closed_or_refused(status: str):
