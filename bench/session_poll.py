@@ -356,6 +356,16 @@ def report(args, baseline: Stats, session: Stats, visible: list[float], expected
             "",
             "Target: p99 < 100 ms, 0 errors, visible ≤ 2.5 s. Latency is measured by the client from connect "
             "to the last byte (gunicorn sync workers close each connection).",
+            *(
+                [
+                    "",
+                    f"**Caveat:** the load average was {max(load):.1f} on 2 cores, so other work took most of the "
+                    "CPU during this run; the absolute numbers are not representative of an idle machine. "
+                    "Run the command again on an idle machine to check the target.",
+                ]
+                if max(load) > 2.5
+                else []
+            ),
             "",
         ]
     )

@@ -159,6 +159,7 @@
     if (you.can_manage) {
       renderGuests(data.guests || []);
       renderHands(data.hands || []);
+      syncSettings(data);
     }
     last = data;
   }
@@ -300,6 +301,15 @@
       return li;
     }));
     if (before) hands.filter((h) => !before.has(h.id)).forEach((h) => announce(h.name + " raised a hand."));
+  }
+
+  // Another moderator may change the settings: keep the closed dialog in step with the room.
+  function syncSettings(data) {
+    const dialog = $("room-settings-dialog");
+    if (!dialog || dialog.open) return;
+    $("setting-media-url").value = data.stage.url || "";
+    $("setting-guest-chat").checked = data.guest_chat_enabled;
+    $("setting-admission").checked = data.admission_required;
   }
 
   function showClosed(message) {
