@@ -95,3 +95,30 @@ def test_room_settings_dialog_for_hosts_lists_the_guest_group_as_system_group(ro
     student = launch("Student", user="s-1")
     assert "Room settings" not in student.html
     assert "room-settings-dialog" not in student.html
+
+
+def test_page_without_media_opens_only_the_allowed_embed_origins(room):
+    csp = room.host.response.headers["Content-Security-Policy"]
+    assert "media-src" not in csp
+    # The allowed sites are open from the start, so a stage switched to an embed plays without reload.
+    assert "frame-src https://video.example.edu;" in csp + ";"
+
+
+def test_the_guest_page_can_include_the_live_ui(room):
+    """The guest journey's inside page includes `session/_live.html` with `viewer_kind="guest"`."""
+    from flask import g, render_template_string
+
+    from lti_tool.models import Room as RoomRow
+
+    set_media(room, "https://cdn.example.org/lecture.mp4")
+    with room.app.test_request_context("/g/room/" + room.id):
+        html = render_template_string(
+            '{% include "session/_live.html" ignore missing with context %}',
+            room=db.session.get(RoomRow, room.id),
+            viewer_kind="guest",
+        )
+        assert g.media_src == "https://cdn.example.org"
+    assert 'data-viewer-kind="guest"' in html
+    assert f'data-api="/api/rooms/{room.id}"' in html
+    assert "launch-token" not in html
+    assert '<script src="/static/session.js" defer></script>' in html
