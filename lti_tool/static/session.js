@@ -246,7 +246,7 @@
     $("guests-count").textContent = "(" + guests.length + ")";
     $("guests-empty").hidden = guests.length > 0;
     $("guests-table").hidden = guests.length === 0;
-    $("admit-all").hidden = waiting.length < 2;
+    $("admit-all").hidden = waiting.length === 0;
     $("guests-body").replaceChildren(...guests.map(guestRow));
     const ids = new Set(waiting.map((g) => g.id));
     if (knownWaiting !== null) {

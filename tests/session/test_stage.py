@@ -41,6 +41,8 @@ def test_host_sets_the_stage_media(room, url, kind):
         ("http://cdn.example.org/lecture.mp4", "https://"),
         ("javascript:alert(1)", "https://"),
         ("https://user:pw@cdn.example.org/a.mp4", "https://"),
+        ("https://cdn.example.org;script-src *;/a.mp4", "https://"),
+        ("https://cdn.example.org x/a.mp4", "https://"),
         ("https://cdn.example.org/" + "a" * 2050 + ".mp4", "too long"),
     ],
 )
