@@ -359,9 +359,8 @@ def report(args, baseline: Stats, session: Stats, visible: list[float], expected
             *(
                 [
                     "",
-                    f"**Caveat:** the load average was {max(load):.1f} on 2 cores, so other work took most of the "
-                    "CPU during this run; the absolute numbers are not representative of an idle machine. "
-                    "Run the command again on an idle machine to check the target.",
+                    f"**Caveat:** the load average reached {max(load):.1f} on 2 cores: other work shared the CPU "
+                    "during this run, so these numbers are pessimistic for an idle machine.",
                 ]
                 if max(load) > 2.5
                 else []
