@@ -6,7 +6,13 @@ from sqlalchemy import select
 
 from lti_tool.extensions import db
 from lti_tool.models import Room
+from lti_tool.session import service
 from tests.conftest import do_launch
+
+
+def forget_worker_caches():
+    service._shared_cache.clear()
+    service._participants_cache.clear()
 
 
 def version(app, room_id):
@@ -125,6 +131,7 @@ def test_two_app_instances_sharing_one_database_serve_the_same_state(make_app, p
     two.post(url + "/chat", json={"body": "via two"}, headers=student.headers)
     one.post(url + "/chat", json={"body": "via one"}, headers=host.headers)
     for client in (one, two):
+        forget_worker_caches()  # the two instances share this test process; a real worker would not
         body = client.get(url + "/state", headers=host.headers).get_json()
         assert [m["body"] for m in body["chat"]["messages"]] == ["via two", "via one"]
         assert [p["name"] for p in body["participants"]] == ["Hannah Host", "Sam Student"]
@@ -133,3 +140,14 @@ def test_two_app_instances_sharing_one_database_serve_the_same_state(make_app, p
     seen = one.get(url + "/state", headers=student.headers)
     again = f"{url}/state?since={seen.get_json()['chat']['cursor']}&people={seen.get_json()['people_cursor']}"
     assert two.get(again, headers={**student.headers, "If-None-Match": seen.headers["ETag"]}).status_code == 304
+
+
+def test_pollers_with_the_same_cursors_share_the_room_but_not_their_own_part(room):
+    student = room.launch()
+    other = room.launch(user="student-2", name="Olga Other")
+    room.start()
+    room.call(student, "POST", "/hand")
+    mine, theirs = room.state(student).get_json(), room.state(other).get_json()
+    assert mine["chat"] == theirs["chat"] and mine["session"] == theirs["session"]
+    assert (mine["you"]["name"], mine["you"]["hand_raised"]) == ("Sam Student", True)
+    assert (theirs["you"]["name"], theirs["you"]["hand_raised"]) == ("Olga Other", False)
