@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import case, delete, func, select, update
 
 from ..clock import as_utc
-from ..errors import Conflict, Forbidden, NotFound, ValidationError
+from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
 from ..models import AuditEvent, ChatMessage, Guest, GuestGroup, Presence, RaisedHand, Room, RoomSession
 
@@ -25,6 +25,7 @@ PRESENT_FOR = timedelta(seconds=30)
 HEARTBEAT_EVERY = timedelta(seconds=10)
 CHAT_MAX_CHARS = 500
 CHAT_PAGE = 200
+CHAT_BURST, CHAT_BURST_WINDOW = 5, timedelta(seconds=10)  # at most 5 messages per person in 10 s
 VIDEO_SUFFIXES = (".mp4", ".webm")
 HOST_PORT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 GUEST_PANEL_STATUSES = ("waiting", "admitted")
@@ -321,6 +322,18 @@ def post_message(room: Room, actor: Actor, body: Any, now: datetime) -> ChatMess
         raise Forbidden("The host has turned off chat for guests.", code="guest_chat_off")
     text = clean_message(body)
     run = live_run(room.id)
+    # The version bump locks the room first, so the count below and the insert cannot interleave
+    # with another post of the same room.
+    bump_version(room.id)
+    recent = db.session.execute(
+        select(func.count(ChatMessage.id)).where(
+            ChatMessage.room_id == room.id,
+            ChatMessage.author_key == actor.key,
+            ChatMessage.created_at > now - CHAT_BURST_WINDOW,
+        )
+    ).scalar_one()
+    if recent >= CHAT_BURST:
+        raise TooManyRequests("You are sending messages too fast. Wait a few seconds and try again.")
     message = ChatMessage(
         room_id=room.id,
         session_id=run.id,
@@ -331,7 +344,6 @@ def post_message(room: Room, actor: Actor, body: Any, now: datetime) -> ChatMess
         created_at=now,
     )
     db.session.add(message)
-    bump_version(room.id)
     db.session.flush()
     return message
 

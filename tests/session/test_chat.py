@@ -116,3 +116,16 @@ def test_chat_of_a_new_run_starts_empty(room):
     room.call(room.host, "POST", "/session/end")
     room.start()
     assert messages(room, room.host) == []
+
+
+def test_a_burst_of_messages_is_slowed_down(room, frozen_clock):
+    guest = room.guest()
+    room.start()
+    for n in range(5):
+        assert post(room, guest, f"message {n}").status_code == 200
+    too_fast = post(room, guest, "one more")
+    assert too_fast.status_code == 429
+    assert "too fast" in too_fast.get_json()["error"]
+    assert post(room, room.host, "others can still talk").status_code == 200
+    frozen_clock.advance(seconds=11)
+    assert post(room, guest, "after a pause").status_code == 200
