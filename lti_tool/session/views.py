@@ -54,12 +54,19 @@ def _actor(room_id: str, *, admitted: bool = True) -> tuple[Actor, str | None]:
     return Actor(key=guest.participant_key, name=guest.name, role="guest", guest_id=guest.guest_id), guest.status
 
 
+def _caller(room_id: str) -> Actor:
+    """The Sakai user or admitted guest making this action, in a room that exists."""
+    actor, _ = _actor(room_id)
+    _room(room_id)
+    return actor
+
+
 def _json() -> dict[str, Any]:
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else {}
 
 
-def _done(room_id: str, **extra: Any):
+def _done(**extra: Any):
     db.session.commit()
     return jsonify(ok=True, **extra)
 
@@ -118,24 +125,21 @@ def _closed_or_refused(status: str):
 
 @bp.post("/api/rooms/<room_id>/session/start")
 def start(room_id: str):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     service.start_session(room_id, actor, utcnow())
-    return _done(room_id)
+    return _done()
 
 
 @bp.post("/api/rooms/<room_id>/session/end")
 def end(room_id: str):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     service.end_session(room_id, actor, utcnow())
-    return _done(room_id)
+    return _done()
 
 
 @bp.patch("/api/rooms/<room_id>/settings")
 def settings(room_id: str):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     data = _json()
     media_url = data.get("media_url")
     chat = data.get("guest_chat_enabled")
@@ -145,54 +149,49 @@ def settings(room_id: str):
         raise ValidationError("Guest chat must be on or off.", field="guest_chat_enabled")
     embed_origins = current_app.config["TOOL"].embed_origins
     service.update_settings(room_id, actor, embed_origins, media_url=media_url, guest_chat_enabled=chat)
-    return _done(room_id)
+    return _done()
 
 
 @bp.post("/api/rooms/<room_id>/chat")
 def post_chat(room_id: str):
-    actor, _ = _actor(room_id)
+    actor = _caller(room_id)
     message = service.post_message(_room(room_id), actor, _json().get("body"), utcnow())
-    return _done(room_id, id=message.id)
+    return _done(id=message.id)
 
 
 @bp.delete("/api/rooms/<room_id>/chat/<int:message_id>")
 def delete_chat(room_id: str, message_id: int):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     service.delete_message(room_id, message_id, actor)
-    return _done(room_id)
+    return _done()
 
 
 @bp.post("/api/rooms/<room_id>/hand")
 def raise_hand(room_id: str):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     service.raise_hand(room_id, actor, utcnow())
-    return _done(room_id)
+    return _done()
 
 
 @bp.delete("/api/rooms/<room_id>/hand")
 def lower_own_hand(room_id: str):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     service.lower_own_hand(room_id, actor)
-    return _done(room_id)
+    return _done()
 
 
 @bp.delete("/api/rooms/<room_id>/hands/<int:hand_id>")
 def lower_hand(room_id: str, hand_id: int):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     service.lower_hand(room_id, hand_id, actor)
-    return _done(room_id)
+    return _done()
 
 
 @bp.post("/api/rooms/<room_id>/guests/<guest_id>/remove")
 def remove_guest(room_id: str, guest_id: str):
-    actor, _ = _actor(room_id)
-    _room(room_id)
+    actor = _caller(room_id)
     service.remove_guest(room_id, guest_id, actor, utcnow())
-    return _done(room_id)
+    return _done()
 
 
 @bp.app_template_global()
