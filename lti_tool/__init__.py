@@ -61,11 +61,13 @@ def register_blueprints(app: Flask, settings) -> None:
     from .lti.views import bp as lti_bp
     from .ops import bp as ops_bp
     from .platforms.views import bp as platforms_bp
+    from .session.views import bp as session_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(platforms_bp)
+    app.register_blueprint(session_bp)
     init_guest(app)
     if settings.demo:
         from .demo.views import bp as demo_bp
