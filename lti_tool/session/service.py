@@ -10,7 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import case, delete, func, select, update
@@ -19,6 +19,9 @@ from ..clock import as_utc
 from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
 from ..models import AuditEvent, ChatMessage, Guest, GuestGroup, Presence, RaisedHand, Room, RoomSession
+
+if TYPE_CHECKING:
+    from ..guest.service import PublicRoom
 
 PRESENT_FOR = timedelta(seconds=30)
 # A poll refreshes its heartbeat only when it is this old: one write per client every ~10 s, not every 2 s.
@@ -186,7 +189,7 @@ def update_settings(
     audit(room_id, actor, "room.settings", changed=sorted(values))
 
 
-def stage_csp(room: Room, embed_origins: tuple[str, ...]) -> tuple[str | None, str | None]:
+def stage_csp(room: Room | PublicRoom, embed_origins: tuple[str, ...]) -> tuple[str | None, str | None]:
     """(media-src, frame-src) for a page showing this room's stage."""
     media_src = origin_of(room.media_url) if room.media_kind == "video" and room.media_url else None
     frame_src = " ".join(embed_origins) or None

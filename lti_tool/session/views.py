@@ -7,18 +7,22 @@ a cross-site form cannot send; the cookie is SameSite=Lax on top of that.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, g, jsonify, make_response, request, url_for
 
 from ..clock import utcnow
 from ..errors import Forbidden, NotFound, SessionExpired, ValidationError
 from ..extensions import db
-from ..guest.identity import clear_guest_cookie, current_guest
+from ..guest.confine import guest_route, request_guest
+from ..guest.identity import clear_guest_cookie
 from ..lti.context import load_launch, token_from_request
 from ..models import Room
 from . import service
 from .service import Actor
+
+if TYPE_CHECKING:
+    from ..guest.service import PublicRoom
 
 bp = Blueprint("session", __name__)
 
@@ -38,7 +42,7 @@ def _actor(room_id: str, *, admitted: bool = True) -> tuple[Actor, str | None]:
         if ctx.room_id != room_id:
             raise Forbidden("This page belongs to another room.", code="other_room")
         return Actor(key=ctx.participant_key, name=ctx.display_name, role=ctx.role.value), None
-    guest = current_guest()
+    guest = request_guest()
     if guest is None:
         raise SessionExpired(
             "Open the tool from your Sakai site, or open your guest link again.", code="no_credentials"
@@ -72,6 +76,7 @@ def _done(**extra: Any):
 
 
 @bp.get("/api/rooms/<room_id>/state")
+@guest_route
 def state(room_id: str):
     actor, guest_status = _actor(room_id, admitted=False)
     if guest_status is not None and guest_status != "admitted":
@@ -124,6 +129,7 @@ def _closed_or_refused(status: str):
 
 
 @bp.post("/api/rooms/<room_id>/session/start")
+@guest_route
 def start(room_id: str):
     actor = _caller(room_id)
     service.start_session(room_id, actor, utcnow())
@@ -131,6 +137,7 @@ def start(room_id: str):
 
 
 @bp.post("/api/rooms/<room_id>/session/end")
+@guest_route
 def end(room_id: str):
     actor = _caller(room_id)
     service.end_session(room_id, actor, utcnow())
@@ -138,6 +145,7 @@ def end(room_id: str):
 
 
 @bp.patch("/api/rooms/<room_id>/settings")
+@guest_route
 def settings(room_id: str):
     actor = _caller(room_id)
     data = _json()
@@ -153,6 +161,7 @@ def settings(room_id: str):
 
 
 @bp.post("/api/rooms/<room_id>/chat")
+@guest_route
 def post_chat(room_id: str):
     actor = _caller(room_id)
     message = service.post_message(_room(room_id), actor, _json().get("body"), utcnow())
@@ -160,6 +169,7 @@ def post_chat(room_id: str):
 
 
 @bp.delete("/api/rooms/<room_id>/chat/<int:message_id>")
+@guest_route
 def delete_chat(room_id: str, message_id: int):
     actor = _caller(room_id)
     service.delete_message(room_id, message_id, actor)
@@ -167,6 +177,7 @@ def delete_chat(room_id: str, message_id: int):
 
 
 @bp.post("/api/rooms/<room_id>/hand")
+@guest_route
 def raise_hand(room_id: str):
     actor = _caller(room_id)
     service.raise_hand(room_id, actor, utcnow())
@@ -174,6 +185,7 @@ def raise_hand(room_id: str):
 
 
 @bp.delete("/api/rooms/<room_id>/hand")
+@guest_route
 def lower_own_hand(room_id: str):
     actor = _caller(room_id)
     service.lower_own_hand(room_id, actor)
@@ -181,6 +193,7 @@ def lower_own_hand(room_id: str):
 
 
 @bp.delete("/api/rooms/<room_id>/hands/<int:hand_id>")
+@guest_route
 def lower_hand(room_id: str, hand_id: int):
     actor = _caller(room_id)
     service.lower_hand(room_id, hand_id, actor)
@@ -188,6 +201,7 @@ def lower_hand(room_id: str, hand_id: int):
 
 
 @bp.post("/api/rooms/<room_id>/guests/<guest_id>/remove")
+@guest_route
 def remove_guest(room_id: str, guest_id: str):
     actor = _caller(room_id)
     service.remove_guest(room_id, guest_id, actor, utcnow())
@@ -195,7 +209,7 @@ def remove_guest(room_id: str, guest_id: str):
 
 
 @bp.app_template_global()
-def live_view(room: Room, viewer_kind: str = "user") -> dict[str, Any]:
+def live_view(room: Room | PublicRoom, viewer_kind: str = "user") -> dict[str, Any]:
     """What `session/_live.html` needs at render time; also opens the page's CSP for the stage."""
     embed_origins = current_app.config["TOOL"].embed_origins
     g.media_src, g.frame_src = service.stage_csp(room, embed_origins)

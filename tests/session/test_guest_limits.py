@@ -59,7 +59,7 @@ def test_guest_of_another_room_is_refused(room, launch):
     stranger = room.guest(room_id=other_room.room_id)
     response = room.state(stranger)
     assert response.status_code == 403
-    assert response.get_json()["error"] == "Your guest link is for another room."
+    assert response.get_json()["code"] == "guest_confined"
 
 
 def test_guest_write_without_the_page_script_is_refused(room):
