@@ -97,10 +97,8 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             str(workers),
             "-b",
             f"{host}:{port}",
-            "--access-logfile",
-            "-",
-            "--access-logformat",
-            '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',
+            "-c",
+            "python:lti_tool.gunicorn_conf",
             "wsgi:app",
         ],
     )
