@@ -7,6 +7,7 @@ No inline script anywhere: scripts are files from 'self'.
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
@@ -29,7 +30,12 @@ def init_security(app: Flask, settings) -> None:
 
 def _frame_ancestors() -> str:
     if g.get("frame_ancestors") == "platforms":
-        origins = current_app.extensions["lti_tool"].registry().frame_origins()
+        try:
+            origins = current_app.extensions["lti_tool"].registry().frame_origins()
+        except SQLAlchemyError:
+            # The database is down (this is its 503 page): no one may frame it, and the
+            # response still gets every header.
+            return "'none'"
         return " ".join(origins) if origins else "'none'"
     return g.get("frame_ancestors") or "'none'"
 

@@ -4,7 +4,7 @@
 - An unknown `kid` causes at most one refetch per `REFETCH_THROTTLE` for the whole deployment,
   claimed with one atomic UPDATE, so a flood of random kids cannot hammer the platform.
 - When the platform is slow or down, cached keys keep working and uncached launches fail closed
-  within `FETCH_DEADLINE` seconds.
+  within `CONNECT_TIMEOUT + FETCH_DEADLINE` seconds (4 s; the issue asks for 5).
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from ..models import KeySetCache
 
 log = logging.getLogger(__name__)
 
-FETCH_DEADLINE = 5.0
-CONNECT_TIMEOUT = 2.0
+# Connect + read budget: an uncached launch must fail closed well within 5 s in total.
+FETCH_DEADLINE = 3.0
+CONNECT_TIMEOUT = 1.0
 MAX_BYTES = 512 * 1024
 REFETCH_THROTTLE = timedelta(seconds=60)
 TTL = timedelta(hours=1)
+AWAIT_STEP = 0.05
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -129,6 +131,25 @@ class KeySetStore:
             self._remember(url, keys)
         return keys, stale
 
+    def _await_other_fetch(self, url: str) -> dict[str, Any] | None:
+        """Another worker holds the refetch claim. When nothing was ever fetched (a cold start, a
+        new platform), wait for its result rather than refuse; never longer than its fetch may take."""
+        deadline = time.monotonic() + CONNECT_TIMEOUT + FETCH_DEADLINE
+        while True:
+            row = db.session.execute(
+                select(KeySetCache.jwks, KeySetCache.fetched_at).where(KeySetCache.url == url)
+            ).first()
+            db.session.commit()
+            if row is None:
+                return None
+            if row.fetched_at > EPOCH:
+                keys = parse_keys(json.loads(row.jwks))
+                self._remember(url, keys)
+                return keys
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(AWAIT_STEP)
+
     def _claim_refetch(self, url: str) -> bool:
         """True for exactly one caller per throttle window across all workers.
 
@@ -160,7 +181,7 @@ class KeySetStore:
 
     def _refetch(self, url: str) -> dict[str, Any] | None:
         if not self._claim_refetch(url):
-            return None
+            return self._await_other_fetch(url)
         try:
             data = fetch_jwks(url)
         except KeySetError as exc:

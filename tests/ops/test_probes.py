@@ -61,3 +61,13 @@ def test_readyz_is_503_when_the_database_is_unreachable(platform, tool_keys_dir)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "database unreachable"}
+
+
+def test_database_outage_is_a_503_with_all_security_headers(platform, tool_keys_dir):
+    app = bare_app(platform, tool_keys_dir, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    response = app.test_client().get("/lti/login", query_string=platform.login_params())
+    assert response.status_code == 503
+    assert "cannot reach a service" in response.get_data(as_text=True)
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
