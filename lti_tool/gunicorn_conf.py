@@ -26,6 +26,9 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 secure_scheme_headers: dict[str, str] = {}
+# Gunicorn 24+ opens a control socket at one fixed path per user; several instances on a host
+# (blue/green, tests) would fight over it, and nothing here uses it.
+control_socket_disable = True
 logger_class = "lti_tool.gunicorn_conf.RedactingLogger"
 
 

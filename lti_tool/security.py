@@ -6,9 +6,13 @@ No inline script anywhere: scripts are files from 'self'.
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+ORIGINS_TTL = 10.0
 
 
 def frame_ancestors_for_platforms() -> None:
@@ -31,13 +35,28 @@ def init_security(app: Flask, settings) -> None:
 def _frame_ancestors() -> str:
     if g.get("frame_ancestors") == "platforms":
         try:
-            origins = current_app.extensions["lti_tool"].registry().frame_origins()
+            origins = _platform_origins()
         except SQLAlchemyError:
             # The database is down (this is its 503 page): no one may frame it, and the
             # response still gets every header.
             return "'none'"
         return " ".join(origins) if origins else "'none'"
     return g.get("frame_ancestors") or "'none'"
+
+
+def _platform_origins() -> list[str]:
+    """The registered platforms' origins, read at most every `ORIGINS_TTL` seconds per process.
+
+    Without the cache every LTI response would open one more database transaction after the
+    view committed (on SQLite, after a POST, one more write lock). A platform registered or
+    removed shows up in frame-ancestors within `ORIGINS_TTL`.
+    """
+    cache = current_app.extensions.setdefault("frame_origins", {})
+    now = time.monotonic()
+    if cache.get("until", 0.0) <= now:
+        cache["origins"] = current_app.extensions["lti_tool"].registry().frame_origins()
+        cache["until"] = now + ORIGINS_TTL
+    return cache["origins"]
 
 
 def _headers(response):
