@@ -97,27 +97,42 @@ class BareRequest:
 _PLATFORM: sakai.SakaiPlatform | None = None  # inherited by the forked clients (keys do not pickle)
 
 
-def _client(args) -> tuple[list[float], int]:
+def _client(args) -> tuple[list[float], int, float]:
     kind, port, seconds = args
     action = {"launch": LaunchCycle, "bare": BareRequest}[kind](port, _PLATFORM)
     latencies, failures = [], 0
+    cpu = time.process_time()
     deadline = time.perf_counter() + seconds
     while (started := time.perf_counter()) < deadline:
         ok = action()
         latencies.append(time.perf_counter() - started)
         failures += not ok
-    return latencies, failures
+    return latencies, failures, time.process_time() - cpu
 
 
-def measure(kind: str, port: int, seconds: float, clients: int) -> dict:
-    _client((kind, port, min(1.0, seconds)))  # warm up (keys cached, workers hot)
+def cpu_seconds(server: Gunicorn) -> float:
+    """User + system CPU of the gunicorn master and its workers (robust on a busy machine)."""
+    total = 0
+    for pid in [server.proc.pid, *server.worker_pids()]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(kind: str, server: Gunicorn, seconds: float, clients: int) -> dict:
+    _client((kind, server.port, min(1.0, seconds)))  # warm up (keys cached, workers hot)
+    server_cpu = cpu_seconds(server)
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         started = time.perf_counter()
-        results = pool.map(_client, [(kind, port, seconds)] * clients)
+        results = pool.map(_client, [(kind, server.port, seconds)] * clients)
         elapsed = time.perf_counter() - started
-    latencies = sorted(x for lats, _ in results for x in lats)
-    failures = sum(f for _, f in results)
+    server_cpu = cpu_seconds(server) - server_cpu
+    latencies = sorted(x for lats, _, _ in results for x in lats)
+    failures = sum(f for _, f, _ in results)
+    client_cpu = sum(c for _, _, c in results)
     return {
+        "server_cpu_ms": server_cpu / len(latencies) * 1000,
+        "client_cpu_ms": client_cpu / len(latencies) * 1000,
         "per_second": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
@@ -181,8 +196,8 @@ def run_launch(args) -> None:
             tool = tool_stack(workdir, url, platform).start()
             bare = bare_stack(workdir, tool).start()
             try:
-                base = measure("bare", bare.port, args.seconds, args.clients)
-                launch = measure("launch", tool.port, args.seconds, args.clients)
+                base = measure("bare", bare, args.seconds, args.clients)
+                launch = measure("launch", tool, args.seconds, args.clients)
             finally:
                 tool.stop()
                 bare.stop()
@@ -197,13 +212,18 @@ def print_table(rows, args) -> None:
         f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · nproc {os.cpu_count()} · {cpu} · "
         f"load {os.getloadavg()[0]:.1f} · gunicorn {WORKERS} sync workers · {args.clients} clients · {args.seconds:g} s"
     )
-    print("| database | launches/s | p50 ms | p99 ms | failures | bare req/s | bare p99 ms | cost in bare requests |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| database | launches/s | p50 ms | p99 ms | failures | bare req/s | bare p99 ms | cost in bare requests "
+        "| server CPU ms per launch / per bare | client CPU ms per launch / per bare |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for backend, launch, base in rows:
         cost = base["per_second"] / launch["per_second"]
         print(
             f"| {backend} | {launch['per_second']:.0f} | {launch['p50_ms']:.1f} | {launch['p99_ms']:.1f} | "
-            f"{launch['failures']} / {launch['count']} | {base['per_second']:.0f} | {base['p99_ms']:.1f} | {cost:.1f} |"
+            f"{launch['failures']} / {launch['count']} | {base['per_second']:.0f} | {base['p99_ms']:.1f} | {cost:.1f} "
+            f"| {launch['server_cpu_ms']:.2f} / {base['server_cpu_ms']:.2f} "
+            f"| {launch['client_cpu_ms']:.2f} / {base['client_cpu_ms']:.2f} |"
         )
 
 
