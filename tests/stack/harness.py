@@ -1,5 +1,12 @@
 """The real stack for tests and benchmarks: gunicorn with several workers as a subprocess on a free
-port, a migrated database, and a Sakai-like platform driven over HTTP with `requests`."""
+port, a migrated database, and a Sakai-like platform driven over HTTP with `requests`.
+
+Guest links, guest entry and the session poll plug in here: `StackClient.launch()` returns the
+host's `launch_token` and `room_id`. Links are created with `POST /api/rooms/<room_id>/links` and the
+`X-Launch-Token` header, guests join with `POST /g/<token>`, and the session state is
+`GET /api/rooms/<room_id>/state`. `count_launches` shows the shape of a database-side check for
+rows (admitted guests, clicks).
+"""
 
 from __future__ import annotations
 
