@@ -115,6 +115,7 @@ def register_error_handlers(app: Flask) -> None:
             413: "What you sent is too large.",
         }
         message = messages.get(status, exc.description or "The request could not be completed.")
+        log.info("refused", extra={"reason": f"http_{status}", "status": status})
         return error_response(status, f"http_{status}", exc.name, message)
 
     @app.errorhandler(OperationalError)

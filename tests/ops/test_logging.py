@@ -109,3 +109,12 @@ def test_text_format_is_one_readable_line_with_request_id_and_extras():
     line = stream.getvalue().strip()
     assert "INFO lti_tool.errors [-] refused" in line
     assert line.endswith("reason=not_moderator")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "reason"), [("GET", "/no/such/page", "http_404"), ("PUT", "/healthz", "http_405")]
+)
+def test_http_refusals_are_logged_with_a_reason_code(client, captured, method, url, reason):
+    response = client.open(url, method=method)
+    assert response.status_code == int(reason[-3:])
+    assert [line["reason"] for line in captured() if line.get("reason")] == [reason]
