@@ -127,6 +127,14 @@ class Gunicorn:
                 self.proc.wait()
 
 
+class LoginRefused(Exception):
+    """The tool did not answer the login initiation with its redirect to the platform."""
+
+    def __init__(self, status: int, body: str):
+        super().__init__(f"login answered {status}: {body}")
+        self.status = status
+
+
 @dataclass
 class LaunchResult:
     status: int
@@ -152,7 +160,8 @@ class StackClient:
             allow_redirects=False,
             timeout=10,
         )
-        assert login.status_code == 302, (login.status_code, login.text[:300])
+        if login.status_code != 302:
+            raise LoginRefused(login.status_code, login.text[:300])
         form = self.platform.authorize(login.headers["Location"], role, **claims)
         return form, form["state"]
 
