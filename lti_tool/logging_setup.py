@@ -30,6 +30,7 @@ REDACTIONS = (
     re.compile(r"[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}"),  # itsdangerous tokens
     re.compile(r"[A-Za-z0-9_-]{32,}"),  # state, nonce, link tokens, session secrets
     re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+\.[A-Za-z]{2,}"),  # email addresses
+    re.compile(r"(?<=/g/)[^/\s?#\"']+"),  # a guest link's token in a path, however short
 )
 REDACTED = "[redacted]"
 # Attributes every LogRecord has; anything else came in through `extra=`.

@@ -95,7 +95,9 @@ def test_redact_blanks_things_that_look_like_secrets(secret):
     assert redact(f"got {secret} here") == f"got {REDACTED} here"
 
 
-@pytest.mark.parametrize("harmless", ["GET /lti/launch 200", "room Zx8Kq1 admitted 10 of 90", "/g/<token>"])
+@pytest.mark.parametrize(
+    "harmless", ["GET /lti/launch 200", "room Zx8Kq1 admitted 10 of 90", "/api/rooms/Zx8Kq1/state"]
+)
 def test_redact_keeps_ordinary_text(harmless):
     assert redact(harmless) == harmless
 
@@ -118,3 +120,9 @@ def test_http_refusals_are_logged_with_a_reason_code(client, captured, method, u
     response = client.open(url, method=method)
     assert response.status_code == int(reason[-3:])
     assert [line["reason"] for line in captured() if line.get("reason")] == [reason]
+
+
+@pytest.mark.parametrize("path", ["/g/Ab3dE", "/g/Ab3dE/wait", "POST /g/Ab3dE?x=1"])
+def test_redact_blanks_guest_link_tokens_in_paths_however_short(path):
+    assert "Ab3dE" not in redact(path)
+    assert "/g/" + REDACTED in redact(path)
