@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import delete
 
 from lti_tool.extensions import db
 from lti_tool.models import Platform
@@ -152,3 +153,30 @@ def test_demo_pages_are_walked_too(make_app, platform, tmp_path):
     walk(
         app, app.test_client(), token=None, room_id=None, https=False, platforms={SAKAI_ORIGIN, "http://localhost:8000"}
     )
+
+
+def test_a_platform_registered_later_may_frame_at_once_and_a_removed_one_no_longer(make_app, platform):
+    app = make_app()
+    client = app.test_client()
+    assert frame_ancestors(client.get("/lti/jwks")) == {SAKAI_ORIGIN}
+    with app.app_context():
+        db.session.add(
+            Platform(
+                issuer=OTHER_PLATFORM,
+                client_id="other",
+                auth_login_url=OTHER_PLATFORM + "/auth",
+                auth_token_url=OTHER_PLATFORM + "/token",
+                key_set_url=OTHER_PLATFORM + "/jwks",
+                deployment_ids=["1"],
+            )
+        )
+        db.session.commit()
+    assert frame_ancestors(client.get("/lti/jwks")) == BOTH
+    with app.app_context():
+        db.session.execute(delete(Platform).where(Platform.issuer == OTHER_PLATFORM))
+        db.session.commit()
+    assert frame_ancestors(client.get("/lti/jwks")) == {SAKAI_ORIGIN}
+
+
+def frame_ancestors(response) -> set[str]:
+    return set(csp_directives(response)["frame-ancestors"].split())
