@@ -194,13 +194,15 @@ def run_launch(args) -> None:
             else:
                 url = f"sqlite:///{workdir / 'bench.sqlite3'}"
             tool = tool_stack(workdir, url, platform).start()
-            bare = bare_stack(workdir, tool).start()
             try:
-                base = measure("bare", bare, args.seconds, args.clients)
-                launch = measure("launch", tool, args.seconds, args.clients)
+                bare = bare_stack(workdir, tool).start()
+                try:
+                    base = measure("bare", bare, args.seconds, args.clients)
+                    launch = measure("launch", tool, args.seconds, args.clients)
+                finally:
+                    bare.stop()
             finally:
                 tool.stop()
-                bare.stop()
             rows.append((backend, launch, base))
     print_table(rows, args)
 

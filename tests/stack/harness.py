@@ -89,7 +89,11 @@ class Gunicorn:
         cmd += ["-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", spec]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)  # noqa: S603
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def wait_ready(self) -> None:
