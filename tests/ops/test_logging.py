@@ -126,3 +126,13 @@ def test_http_refusals_are_logged_with_a_reason_code(client, captured, method, u
 def test_redact_blanks_guest_link_tokens_in_paths_however_short(path):
     assert "Ab3dE" not in redact(path)
     assert "/g/" + REDACTED in redact(path)
+
+
+def test_running_migrations_does_not_silence_the_app_logs(platform, tool_keys_dir, tmp_path, captured):
+    from lti_tool.database import upgrade_database
+    from tests.ops.test_probes import bare_app
+
+    app = bare_app(platform, tool_keys_dir, f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
+    upgrade_database(app)
+    assert app.test_client().get("/lti/login").status_code == 400
+    assert any(line.get("reason") == "login_missing_params" for line in captured())
