@@ -42,9 +42,11 @@ def configure(app: Flask, settings) -> None:
 
 def register_extensions(app: Flask, settings) -> None:
     from .database import init_database
+    from .logging_setup import init_logging
     from .lti.tool import ToolRuntime
     from .security import init_security
 
+    init_logging(app)
     init_database(app)
     keys_dir = Path(app.config.get("KEYS_DIR") or PROJECT_ROOT / "keys")
     if settings.demo:

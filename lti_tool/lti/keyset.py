@@ -4,7 +4,7 @@
 - An unknown `kid` causes at most one refetch per `REFETCH_THROTTLE` for the whole deployment,
   claimed with one atomic UPDATE, so a flood of random kids cannot hammer the platform.
 - When the platform is slow or down, cached keys keep working and uncached launches fail closed
-  within `FETCH_DEADLINE` seconds.
+  within `CONNECT_TIMEOUT + FETCH_DEADLINE` seconds (4 s; the issue asks for 5).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from ..models import KeySetCache
 
 log = logging.getLogger(__name__)
 
-FETCH_DEADLINE = 5.0
-CONNECT_TIMEOUT = 2.0
+# Connect + read budget: an uncached launch must fail closed well within 5 s in total.
+FETCH_DEADLINE = 3.0
+CONNECT_TIMEOUT = 1.0
 MAX_BYTES = 512 * 1024
 REFETCH_THROTTLE = timedelta(seconds=60)
 POLL_INTERVAL = 0.05
@@ -167,8 +168,9 @@ class KeySetStore:
 
     def _await_fetch_in_flight(self, url: str) -> dict[str, Any] | None:
         """Poll the shared cache until the claimed fetch stores keys, at most until that fetch's
-        own deadline (so this launch, too, fails closed within `FETCH_DEADLINE`)."""
-        give_up = time.monotonic() + FETCH_DEADLINE
+        own deadline (so this launch, too, fails closed within the fetch's budget)."""
+        budget = CONNECT_TIMEOUT + FETCH_DEADLINE
+        give_up = time.monotonic() + budget
         while time.monotonic() < give_up:
             with read_only_connection() as conn:
                 row = conn.execute(
@@ -181,7 +183,7 @@ class KeySetStore:
                 self._remember(url, keys)
                 return keys
             claimed_at = row.refetch_after - REFETCH_THROTTLE
-            if utcnow() - claimed_at > timedelta(seconds=FETCH_DEADLINE):
+            if utcnow() - claimed_at > timedelta(seconds=budget):
                 return None  # that fetch is over and found nothing
             time.sleep(POLL_INTERVAL)
         return None
