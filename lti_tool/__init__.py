@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def register_extensions(app: Flask, settings) -> None:
 
     init_logging(app)
     init_database(app)
-    keys_dir = Path(app.config.get("KEYS_DIR") or PROJECT_ROOT / "keys")
+    keys_dir = Path(app.config.get("KEYS_DIR") or os.environ.get("LTI_TOOL_KEYS_DIR") or PROJECT_ROOT / "keys")
     if settings.demo:
         from .demo.platform import add_demo_platform
 

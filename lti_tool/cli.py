@@ -160,6 +160,10 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             gunicorn,
             "-w",
             str(workers),
+            # Threads: browsers open spare connections ahead of need; an idle one would hold a
+            # plain sync worker until gunicorn's 30 s timeout and stall every other request.
+            "--threads",
+            "4",
             "-b",
             f"{host}:{port}",
             "-c",

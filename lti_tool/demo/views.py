@@ -24,7 +24,8 @@ def _keys_dir():
 @bp.before_request
 def demo_pages_may_frame_the_tool():
     g.frame_ancestors = "'self'"
-    g.frame_src = _settings().base_url
+    # The frame starts at the tool, then navigates to our own OIDC endpoint and back (as in Sakai).
+    g.frame_src = "'self' " + _settings().base_url
 
 
 @bp.get("/")

@@ -1,12 +1,13 @@
 // The demo LMS page answers LTI postMessage storage like Sakai's portal: only frames with an
-// id, data kept in page memory, replies to the frame's own origin.
+// id, data kept in page memory, replies to the frame's own origin. Loaded in <head>, so the
+// listener exists before the tool's frame starts loading and sends its first message.
 (function () {
   "use strict";
-  const frame = document.getElementById("tool-frame");
-  const toolOrigin = frame.dataset.toolOrigin;
   const store = new Map();
   window.addEventListener("message", (event) => {
-    if (event.origin !== toolOrigin || event.source !== frame.contentWindow) return;
+    const frame = document.getElementById("tool-frame");
+    if (!frame || event.origin !== frame.dataset.toolOrigin || event.source !== frame.contentWindow) return;
+    const toolOrigin = frame.dataset.toolOrigin;
     const data = event.data || {};
     const subject = String(data.subject || "").replace(/^org\.imsglobal\./, "");
     let reply = null;

@@ -32,7 +32,14 @@
   const message = mode === "put"
     ? { subject: "lti.put_data", message_id: messageId, key: key, value: value }
     : { subject: "lti.get_data", message_id: messageId, key: key };
-  try { frame.postMessage(message, origin); } catch (e) { finish(null); }
+  // Ask again until answered: a platform page may add its listener after our frame has loaded,
+  // and a message sent before that is lost. put_data and get_data are idempotent.
+  function send() {
+    if (done) return;
+    try { frame.postMessage(message, origin); } catch (e) { finish(null); return; }
+    setTimeout(send, 250);
+  }
+  send();
   // A platform that does not answer: continue with the cookie (put) or offer a new window (get).
   setTimeout(() => finish(null), 2000);
 })();
