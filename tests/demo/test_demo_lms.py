@@ -47,7 +47,7 @@ def test_course_page_frames_the_tool_login(demo_app):
     html = response.get_data(as_text=True)
     assert '<iframe id="tool-frame"' in html
     assert f'src="{BASE}/lti/login?iss=' in html
-    assert f"frame-src {BASE}" in response.headers["Content-Security-Policy"]
+    assert f"frame-src 'self' {BASE}" in response.headers["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize(
