@@ -7,7 +7,6 @@ that only one may pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,15 +16,13 @@ from ..clock import as_utc
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..models import AuditEvent, Guest, GuestGroup, GuestLink, Room
-from ..rooms.service import guest_access_availability
+from ..rooms.service import availability
 from .validation import _
 
 WAITING, ADMITTED, DECLINED, REMOVED, ENDED = "waiting", "admitted", "declined", "removed", "ended"
 INSIDE = (WAITING, ADMITTED)
 TOKEN_MAX = 64
 LAST_SEEN_EVERY = timedelta(seconds=10)
-
-ModulesFor = Callable[[Room], dict[str, dict[str, Any]]]
 
 
 # --- The message pages: each refusal a guest can meet has its own page and status. ---------------
@@ -88,16 +85,16 @@ class NoGuestSession(GuestPageError):
 # --- Opening and joining ----------------------------------------------------------------------------
 
 
-def open_link(token: str, now: datetime, modules_for: ModulesFor) -> GuestLink:
+def open_link(token: str, now: datetime) -> GuestLink:
     """The link behind `token` if a new guest may join through it now; else the page that says why."""
     link = find_link(token)
     if link is None:
         raise LinkInvalid()
-    return check_link(link, now, modules_for)
+    return check_link(link, now)
 
 
-def check_link(link: GuestLink, now: datetime, modules_for: ModulesFor) -> GuestLink:
-    check_room(link.room, modules_for)
+def check_link(link: GuestLink, now: datetime) -> GuestLink:
+    check_room(link.room)
     if _expired(link, now) or (link.max_clicks is not None and link.used_clicks >= link.max_clicks):
         raise LinkInvalid()
     return link
@@ -109,10 +106,10 @@ def find_link(token: str) -> GuestLink | None:
     return db.session.execute(select(GuestLink).where(GuestLink.token == token)).scalar_one_or_none()
 
 
-def check_room(room: Room | None, modules_for: ModulesFor) -> Room:
+def check_room(room: Room | None) -> Room:
     if room is None or room.deleted_at is not None:
         raise RoomGone()
-    if not room.guest_access_enabled or not guest_access_availability(room, modules_for(room)).available:
+    if not room.guest_access_enabled or not availability(room).available:
         raise GuestAccessOff()
     return room
 
@@ -189,7 +186,7 @@ def end_previous_session(session_hash: str) -> None:
 # --- Inside: every full page load re-checks room, access and link ----------------------------------
 
 
-def room_for_guest(guest, room_id: str, now: datetime, modules_for: ModulesFor) -> Room:
+def room_for_guest(guest, room_id: str, now: datetime) -> Room:
     """The room a guest (a `GuestContext` or None) may see now, or the page that says why not.
 
     A used-up click limit does not end a stay: the guest already used their click.
@@ -200,7 +197,7 @@ def room_for_guest(guest, room_id: str, now: datetime, modules_for: ModulesFor) 
         raise Declined()
     if guest.status not in INSIDE:
         raise SessionOver()
-    room = check_room(db.session.get(Room, room_id), modules_for)
+    room = check_room(db.session.get(Room, room_id))
     link = db.session.get(GuestLink, guest.link_id) if guest.link_id else None
     if link is None or link.room_id != room_id or _expired(link, now):
         raise LinkInvalid()

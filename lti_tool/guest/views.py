@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..clock import utcnow
 from ..errors import TooManyRequests, wants_json
 from ..extensions import db
-from ..models import GuestLink, Room
+from ..models import GuestLink
 from . import ratelimit, service
 from .confine import request_guest
 from .identity import COOKIE_NAME, new_session_secret, session_hash, set_guest_cookie
@@ -47,10 +47,6 @@ def render_guest_page(exc: service.GuestPageError):
     return render_template(exc.template, title=exc.title), exc.status
 
 
-def modules_for(room: Room) -> dict:
-    return current_app.extensions["lti_tool"].modules_for(room.issuer, room.client_id)
-
-
 def _client() -> str:
     return request.remote_addr or "unknown"
 
@@ -76,7 +72,7 @@ def entry(token: str):
         raise service.LinkInvalid()
     if posting:
         _limit("post_per_link", token, now)
-    service.check_link(link, now, modules_for)
+    service.check_link(link, now)
     if not posting:
         return _entry_page(link, EntryForm("", ""))
     form = check_entry(request.form.get("name", ""), request.form.get("email", ""))
@@ -99,7 +95,7 @@ def _join(token: str, link: GuestLink, form: EntryForm, now):
     if guest is None:
         # The last click went to someone else, or the link closed meanwhile: say which.
         db.session.rollback()
-        service.open_link(token, now, modules_for)
+        service.open_link(token, now)
         raise service.LinkInvalid()
     db.session.commit()
     log.info("guest joined", extra={"room_id": room_id, "guest_id": guest.id, "status": guest.status})
@@ -135,7 +131,7 @@ def _entry_page(link: GuestLink, form: EntryForm):
 def room(room_id: str):
     """Every full load re-checks the room, guest access and the link (stay connected until refresh)."""
     guest = request_guest()
-    room = service.room_for_guest(guest, room_id, utcnow(), modules_for)
+    room = service.room_for_guest(guest, room_id, utcnow())
     view = service.public_room(room)
     if guest.status == service.WAITING:
         return render_template("guest/waiting.html", room=view, status_url=url_for("guest.status"), poll_ms=POLL_MS)
