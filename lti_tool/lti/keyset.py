@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from threading import Lock
 from typing import Any
 
-import requests
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,12 +24,12 @@ from ..clock import utcnow
 from ..database import read_only_connection
 from ..errors import LaunchError, Unavailable
 from ..extensions import db
+from ..http import FetchError, fetch_limited
 from ..models import KeySetCache
 
 log = logging.getLogger(__name__)
 
 FETCH_DEADLINE = 5.0
-CONNECT_TIMEOUT = 2.0
 MAX_BYTES = 512 * 1024
 REFETCH_THROTTLE = timedelta(seconds=60)
 POLL_INTERVAL = 0.05
@@ -44,20 +43,13 @@ class KeySetError(Exception):
 
 def fetch_jwks(url: str, deadline: float = FETCH_DEADLINE) -> dict[str, Any]:
     """GET a JWKS with a total deadline (not just per-read), a size cap and shape checks."""
-    started = time.monotonic()
     try:
-        with requests.get(url, timeout=(CONNECT_TIMEOUT, deadline), stream=True) as resp:
-            if resp.status_code != 200:
-                raise KeySetError(f"HTTP {resp.status_code}")
-            body = bytearray()
-            for chunk in resp.iter_content(8192):
-                body.extend(chunk)
-                if len(body) > MAX_BYTES:
-                    raise KeySetError("response too large")
-                if time.monotonic() - started > deadline:
-                    raise KeySetError("deadline exceeded")
-    except requests.RequestException as exc:
-        raise KeySetError(type(exc).__name__) from None
+        resp = fetch_limited(url, deadline=deadline, max_bytes=MAX_BYTES)
+    except FetchError as exc:
+        raise KeySetError(exc.reason) from None
+    if resp.status != 200:  # a redirect too: the key set must be at the registered address
+        raise KeySetError(f"HTTP {resp.status}")
+    body = resp.body
     try:
         data = json.loads(body)
     except ValueError:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from ..errors import DomainError
+from ..http import FetchError, fetch_limited
 from ..lti import claims
 from .info import ToolUrls
 
@@ -54,30 +52,22 @@ class Registered:
 
 def _call(method: str, url: str, deadline: float, what: str, **kwargs: Any) -> tuple[int, bytes]:
     """One HTTP exchange with a total deadline and a size cap; no redirects followed."""
-    started = time.monotonic()
     try:
-        with requests.request(
-            method, url, timeout=(min(2.0, deadline), deadline), stream=True, allow_redirects=False, **kwargs
-        ) as resp:
-            body = bytearray()
-            for chunk in resp.iter_content(8192):
-                body.extend(chunk)
-                if len(body) > MAX_BYTES:
-                    raise RegistrationFailed(f"{what} was too large.", code="platform_answer_too_large")
-                if time.monotonic() - started > deadline:
-                    raise requests.Timeout
-            return resp.status_code, bytes(body)
-    except requests.Timeout:
-        raise RegistrationFailed(
-            f"{what} did not come within {deadline:g} seconds. Try the registration again from Sakai.",
-            code="platform_timeout",
-        ) from None
-    except requests.RequestException:
+        resp = fetch_limited(url, method, deadline=deadline, max_bytes=MAX_BYTES, **kwargs)
+    except FetchError as exc:
+        if exc.reason == "too_large":
+            raise RegistrationFailed(f"{what} was too large.", code="platform_answer_too_large") from None
+        if exc.reason == "timeout":
+            raise RegistrationFailed(
+                f"{what} did not come within {deadline:g} seconds. Try the registration again from Sakai.",
+                code="platform_timeout",
+            ) from None
         raise RegistrationFailed(
             f"The tool could not reach your platform for {what.lower()}. Check that the tool's server can "
             "connect to it, then try again from Sakai.",
             code="platform_unreachable",
         ) from None
+    return resp.status, resp.body
 
 
 def _json_object(body: bytes, what: str) -> dict[str, Any]:
