@@ -8,7 +8,6 @@ up to three links per room, an optional number of clicks and an optional duratio
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import text
 from ..clock import as_utc
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
@@ -29,7 +29,9 @@ GROUP_PREFIX = "Guest access – "
 
 NAME_MISSING = "Enter a link name."
 NAME_TOO_LONG = f"The link name can be at most {NAME_MAX} characters."
-NAME_CONTROL = "The link name can't contain control characters such as line breaks or tabs."
+NAME_CONTROL = "The link name can't contain invisible or control characters such as line breaks or tabs."
+NAME_MARKS = "The link name has too many accent marks on one letter."
+_NAME_MESSAGES = {"missing": NAME_MISSING, "invisible": NAME_CONTROL, "too_long": NAME_TOO_LONG, "marks": NAME_MARKS}
 CLICKS_INVALID = "# of clicks must be a whole number from 1 to 10,000, or empty for unlimited."
 DAYS_INVALID = "Duration must be a whole number of days from 1 to 365, or empty for no expiry."
 ACCESS_OFF = "Turn on Enable guest access before creating a link."
@@ -38,9 +40,6 @@ LINK_GONE = "This link no longer exists. It may have been deleted already."
 SYSTEM_GROUP = (
     "The guest access group is a system group and can't be deleted. To stop guest access, turn off Enable guest access."
 )
-
-# Bidirectional overrides and isolates can make a name read differently from what it is.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass(frozen=True)
@@ -68,22 +67,10 @@ def parse_link_input(name: Any, max_clicks: Any, duration_days: Any) -> LinkInpu
 
 
 def _clean_name(value: Any) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(NAME_MISSING, field="name")
-    name = value.strip()
-    if not name:
-        raise ValidationError(NAME_MISSING, field="name")
-    if any(_is_control(ch) for ch in name):
-        raise ValidationError(NAME_CONTROL, field="name")
-    if len(name) > NAME_MAX:
-        raise ValidationError(NAME_TOO_LONG, field="name")
-    return name
-
-
-def _is_control(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
+    try:
+        return text.clean_name(value, max_length=NAME_MAX)
+    except text.NameProblem as problem:
+        raise ValidationError(_NAME_MESSAGES[problem.kind], field="name") from None
 
 
 def _optional_whole(value: Any, low: int, high: int, message: str, field: str) -> int | None:
