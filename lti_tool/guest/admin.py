@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from .. import audit
 from ..clock import utcnow
 from ..errors import ValidationError
 from ..extensions import db
@@ -31,7 +32,9 @@ def _own_room(room_id: str, *, gated: bool = True) -> None:
 
 
 def _audit(room_id: str, action: str, **detail) -> None:
-    service.audit(room_id, g.launch.participant_key, g.launch.display_name, action, **detail)
+    audit.record(
+        action, actor=g.launch.participant_key, actor_name=g.launch.display_name, room_id=room_id, detail=detail
+    )
 
 
 @bp.get("/guests/waiting")

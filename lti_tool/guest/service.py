@@ -15,8 +15,9 @@ from sqlalchemy import delete, exists, or_, select, update
 from ..clock import as_utc
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
-from ..models import AuditEvent, Guest, GuestGroup, GuestLink, Room
-from ..rooms.service import availability
+from ..links.service import is_expired, link_status
+from ..models import Guest, GuestGroup, GuestLink, Room
+from ..rooms.service import availability, bump_version  # bump_version: also used by the live session
 from .validation import _
 
 WAITING, ADMITTED, DECLINED, REMOVED, ENDED = "waiting", "admitted", "declined", "removed", "ended"
@@ -95,7 +96,7 @@ def open_link(token: str, now: datetime) -> GuestLink:
 
 def check_link(link: GuestLink, now: datetime) -> GuestLink:
     check_room(link.room)
-    if _expired(link, now) or (link.max_clicks is not None and link.used_clicks >= link.max_clicks):
+    if link_status(link, link.room, now) != "active":
         raise LinkInvalid()
     return link
 
@@ -112,10 +113,6 @@ def check_room(room: Room | None) -> Room:
     if not room.guest_access_enabled or not availability(room).available:
         raise GuestAccessOff()
     return room
-
-
-def _expired(link: GuestLink, now: datetime) -> bool:
-    return link.expires_at is not None and as_utc(link.expires_at) <= now
 
 
 def use_click(link_id: str, now: datetime) -> bool:
@@ -199,7 +196,7 @@ def room_for_guest(guest, room_id: str, now: datetime) -> Room:
         raise SessionOver()
     room = check_room(db.session.get(Room, room_id))
     link = db.session.get(GuestLink, guest.link_id) if guest.link_id else None
-    if link is None or link.room_id != room_id or _expired(link, now):
+    if link is None or link.room_id != room_id or is_expired(link, now):
         raise LinkInvalid()
     return room
 
@@ -315,21 +312,6 @@ def set_admission_required(room_id: str, required: bool) -> None:
         .values(admission_required=required, version=Room.version + 1)
         .execution_options(synchronize_session=False)
     )
-
-
-def bump_version(room_id: str) -> None:
-    """Polling clients see a new ETag after any change to the room's guests."""
-    db.session.execute(
-        update(Room)
-        .where(Room.id == room_id)
-        .values(version=Room.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def audit(room_id: str, actor: str, actor_name: str | None, action: str, **detail: Any) -> None:
-    """Who decided what; guest ids only, never names or emails."""
-    db.session.add(AuditEvent(room_id=room_id, actor=actor, actor_name=actor_name, action=action, detail=detail))
 
 
 # --- Retention ----------------------------------------------------------------------------------

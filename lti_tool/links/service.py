@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import text
+from .. import audit, text
 from ..clock import as_utc
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import AuditEvent, GuestGroup, GuestLink, Room
+from ..rooms.service import bump_version
 
 MAX_LINKS = 3
 NAME_MAX = 80
@@ -97,11 +98,19 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/g/{token}"
 
 
+def is_expired(link: GuestLink, now: datetime) -> bool:
+    return link.expires_at is not None and as_utc(link.expires_at) <= now
+
+
+def is_used_up(link: GuestLink) -> bool:
+    return link.max_clicks is not None and link.used_clicks >= link.max_clicks
+
+
 def link_status(link: GuestLink, room: Room, now: datetime) -> str:
     """active | inactive (guest access off) | expired | used_up. Only an active link admits guests."""
-    if link.expires_at is not None and as_utc(link.expires_at) <= now:
+    if is_expired(link, now):
         return "expired"
-    if link.max_clicks is not None and link.used_clicks >= link.max_clicks:
+    if is_used_up(link):
         return "used_up"
     if not room.guest_access_enabled:
         return "inactive"
@@ -131,7 +140,7 @@ def create_link(room: Room, data: LinkInput, *, actor: Actor, now: datetime) -> 
     link = _insert_in_free_slot(room.id, data, actor, now, expires_at)
     # Guest access may have been turned off since the read above: the switch and the version
     # bump are checked in one statement, and a refusal rolls the new link back with the request.
-    if not _bump_version(room, require_enabled=True):
+    if not bump_version(room.id, require_enabled=True):
         raise Conflict(ACCESS_OFF, code="guest_access_off")
     record(
         room.id,
@@ -185,7 +194,7 @@ def delete_link(room: Room, link_id: str, *, actor: Actor, now: datetime) -> Non
     ).scalar_one_or_none()
     if name is None:
         raise NotFound(LINK_GONE, code="link_not_found")
-    _bump_version(room)
+    bump_version(room.id)
     record(room.id, actor, "guest_link.deleted", {"link_id": link_id, "name": name}, now)
 
 
@@ -226,21 +235,6 @@ def ensure_guest_group(room: Room, *, actor: Actor, now: datetime) -> GuestGroup
     return group
 
 
-def _bump_version(room: Room, *, require_enabled: bool = False) -> bool:
-    """`version + 1` for polling clients (their ETag); with `require_enabled`, only while guest access is on."""
-    query = update(Room).where(Room.id == room.id).values(version=Room.version + 1)
-    if require_enabled:
-        query = query.where(Room.guest_access_enabled.is_(True))
-    result = db.session.execute(query.execution_options(synchronize_session=False))
-    db.session.expire(room, ["version", "updated_at", "guest_access_enabled"])
-    return result.rowcount == 1
-
-
 def record(room_id: str, actor: Actor, action: str, detail: dict[str, Any], now: datetime) -> AuditEvent:
-    """One audit row: who, when, what. Callers never put link tokens in `detail`."""
-    event = AuditEvent(
-        room_id=room_id, actor=actor.sub, actor_name=actor.name, action=action, detail=detail, created_at=now
-    )
-    db.session.add(event)
-    db.session.flush()
-    return event
+    """One audit row (lti_tool/audit.py). Callers never put link tokens in `detail`."""
+    return audit.record(action, actor=actor.sub, actor_name=actor.name, room_id=room_id, detail=detail, now=now)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit as audit_trail
 from ..config import ToolSettings
 from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..extensions import db
@@ -345,10 +346,8 @@ def _refuse_unless_usable(row: RegistrationInvite | None, now: datetime) -> None
 
 
 def audit(action: str, actor: str, detail: dict[str, Any], *, now: datetime, actor_name: str | None = None) -> None:
-    """Who changed what; never tokens, invitation codes or guests' personal data."""
-    db.session.add(
-        AuditEvent(room_id=None, actor=actor[:255], actor_name=actor_name, action=action, detail=detail, created_at=now)
-    )
+    """Who changed what (lti_tool/audit.py); never tokens, invitation codes or guests' personal data."""
+    audit_trail.record(action, actor=actor, actor_name=actor_name, detail=detail, now=now)
 
 
 def _failures(code_hash: str) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Forbidden, NotFound
@@ -98,3 +98,16 @@ def managed_room(room_id: str, launch: Any, *, gated: bool = True) -> Room:
         if not state.available:
             raise Forbidden(state.reason, code="guest_access_unavailable")
     return room
+
+
+def bump_version(room_id: str, *, require_enabled: bool = False) -> bool:
+    """`version + 1` for polling clients (their ETag) after any change to the room's guest access or
+    guests; with `require_enabled`, only while guest access is on (checked in the same statement)."""
+    query = update(Room).where(Room.id == room_id).values(version=Room.version + 1)
+    if require_enabled:
+        query = query.where(Room.guest_access_enabled.is_(True))
+    result = db.session.execute(query.execution_options(synchronize_session=False))
+    room = db.session.identity_map.get(db.session.identity_key(Room, room_id))
+    if room is not None:
+        db.session.expire(room, ["version", "updated_at", "guest_access_enabled"])
+    return result.rowcount == 1
