@@ -42,9 +42,11 @@ def configure(app: Flask, settings) -> None:
 
 def register_extensions(app: Flask, settings) -> None:
     from .database import init_database
+    from .logging_setup import init_logging
     from .lti.tool import ToolRuntime
     from .security import init_security
 
+    init_logging(app)
     init_database(app)
     keys_dir = Path(app.config.get("KEYS_DIR") or PROJECT_ROOT / "keys")
     if settings.demo:
@@ -61,11 +63,13 @@ def register_blueprints(app: Flask, settings) -> None:
     from .lti.views import bp as lti_bp
     from .ops import bp as ops_bp
     from .platforms.views import bp as platforms_bp
+    from .session.views import bp as session_bp
 
     app.register_blueprint(lti_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(platforms_bp)
+    app.register_blueprint(session_bp)
     init_guest(app)
     if settings.demo:
         from .demo.views import bp as demo_bp

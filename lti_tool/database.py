@@ -92,6 +92,17 @@ def read_only_connection() -> Iterator:
         yield conn
 
 
+def insert_or_ignore(table):
+    """`INSERT … ON CONFLICT DO NOTHING` for the session's database: a one-time claim in one
+    statement, without a savepoint round trip. Add `.returning(...)`: a row back means ours
+    (psycopg reports no rowcount for it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
 def upgrade_database(app: Flask) -> None:
     """Apply pending migrations (Alembic head)."""
     from flask_migrate import upgrade

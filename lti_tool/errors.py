@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -114,7 +115,18 @@ def register_error_handlers(app: Flask) -> None:
             413: "What you sent is too large.",
         }
         message = messages.get(status, exc.description or "The request could not be completed.")
+        log.info("refused", extra={"reason": f"http_{status}", "status": status})
         return error_response(status, f"http_{status}", exc.name, message)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):
+        # The database restarting or unreachable: a retryable 503, not a bug. The pool's
+        # pre-ping replaces the dead connections, so the next request recovers by itself.
+        db.session.rollback()
+        orig = getattr(exc, "orig", None) or exc
+        detail = f"{type(orig).__name__}: {str(orig).splitlines()[0][:200] if str(orig) else ''}"
+        log.warning("database unavailable", extra={"reason": "database_unavailable", "status": 503, "detail": detail})
+        return error_response(503, Unavailable.code, Unavailable.title, Unavailable.message)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

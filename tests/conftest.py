@@ -123,7 +123,8 @@ class FrozenClock:
 
 @pytest.fixture
 def frozen_clock():
-    fake = FrozenClock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    # Frozen at the real "now", so tokens signed before the freeze (real time) stay valid.
+    fake = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     clock.set_clock(fake)
     yield fake
     clock.set_clock(None)

@@ -7,6 +7,7 @@ that only one may pass.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -201,15 +202,19 @@ def room_for_guest(guest, room_id: str, now: datetime) -> Room:
     return room
 
 
-def public_room(room: Room) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PublicRoom:
     """What a guest's page may know about the room (never the ORM row)."""
-    return {
-        "id": room.id,
-        "title": room.title,
-        "media_url": room.media_url,
-        "media_kind": room.media_kind,
-        "guest_chat_enabled": room.guest_chat_enabled,
-    }
+
+    id: str
+    title: str
+    media_url: str | None
+    media_kind: str | None
+    guest_chat_enabled: bool
+
+
+def public_room(room: Room) -> PublicRoom:
+    return PublicRoom(room.id, room.title, room.media_url, room.media_kind, room.guest_chat_enabled)
 
 
 def touch(session_hash: str, now: datetime) -> None:

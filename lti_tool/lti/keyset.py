@@ -4,7 +4,7 @@
 - An unknown `kid` causes at most one refetch per `REFETCH_THROTTLE` for the whole deployment,
   claimed with one atomic UPDATE, so a flood of random kids cannot hammer the platform.
 - When the platform is slow or down, cached keys keep working and uncached launches fail closed
-  within `FETCH_DEADLINE` seconds.
+  within `FETCH_DEADLINE` seconds, connect included (3 s; the issue asks for 5).
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from ..models import KeySetCache
 
 log = logging.getLogger(__name__)
 
-FETCH_DEADLINE = 5.0
+# An uncached launch must fail closed well within 5 s: the fetch ends within FETCH_DEADLINE (connect
+# included, lti_tool/http.py); those waiting for another worker's fetch give it CONNECT_TIMEOUT more.
+FETCH_DEADLINE = 3.0
+CONNECT_TIMEOUT = 1.0
 MAX_BYTES = 512 * 1024
 REFETCH_THROTTLE = timedelta(seconds=60)
 POLL_INTERVAL = 0.05
@@ -41,10 +44,10 @@ class KeySetError(Exception):
     """The key set could not be fetched or is not a usable JWKS."""
 
 
-def fetch_jwks(url: str, deadline: float = FETCH_DEADLINE) -> dict[str, Any]:
+def fetch_jwks(url: str, deadline: float | None = None) -> dict[str, Any]:
     """GET a JWKS with a total deadline (not just per-read), a size cap and shape checks."""
     try:
-        resp = fetch_limited(url, deadline=deadline, max_bytes=MAX_BYTES)
+        resp = fetch_limited(url, deadline=deadline or FETCH_DEADLINE, max_bytes=MAX_BYTES)
     except FetchError as exc:
         raise KeySetError(exc.reason) from None
     if resp.status != 200:  # a redirect too: the key set must be at the registered address
@@ -159,8 +162,9 @@ class KeySetStore:
 
     def _await_fetch_in_flight(self, url: str) -> dict[str, Any] | None:
         """Poll the shared cache until the claimed fetch stores keys, at most until that fetch's
-        own deadline (so this launch, too, fails closed within `FETCH_DEADLINE`)."""
-        give_up = time.monotonic() + FETCH_DEADLINE
+        own deadline (so this launch, too, fails closed within the fetch's budget)."""
+        budget = CONNECT_TIMEOUT + FETCH_DEADLINE
+        give_up = time.monotonic() + budget
         while time.monotonic() < give_up:
             with read_only_connection() as conn:
                 row = conn.execute(
@@ -173,7 +177,7 @@ class KeySetStore:
                 self._remember(url, keys)
                 return keys
             claimed_at = row.refetch_after - REFETCH_THROTTLE
-            if utcnow() - claimed_at > timedelta(seconds=FETCH_DEADLINE):
+            if utcnow() - claimed_at > timedelta(seconds=budget):
                 return None  # that fetch is over and found nothing
             time.sleep(POLL_INTERVAL)
         return None

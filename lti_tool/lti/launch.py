@@ -19,9 +19,9 @@ from pylti1p3.message_launch import MessageLaunch
 from pylti1p3.request import Request
 from pylti1p3.session import SessionService
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
+from ..database import insert_or_ignore
 from ..errors import LaunchError
 from ..extensions import db
 from ..models import LoginState, UsedNonce
@@ -230,7 +230,11 @@ class SakaiMessageLaunch(MessageLaunch):
 
     def consume_state_and_nonce(self, body: dict[str, Any]) -> None:
         state = self._get_request_param("state")
-        login = db.session.execute(select(LoginState).where(LoginState.state == state)).scalar_one_or_none()
+        login = db.session.execute(
+            select(LoginState.nonce, LoginState.issuer, LoginState.client_id, LoginState.expires_at).where(
+                LoginState.state == state
+            )
+        ).first()
         now = utcnow()
         if login is None or login.expires_at <= now:
             raise _refuse(
@@ -240,12 +244,14 @@ class SakaiMessageLaunch(MessageLaunch):
         if body.get("nonce") != login.nonce or body["iss"] != login.issuer or self.get_client_id() != login.client_id:
             raise _refuse("nonce_mismatch", "This launch does not match the login that started it.")
         # One-time nonce: the primary key makes this a single atomic insert; a replay
-        # (sequential or parallel) collides here and nothing else of the launch is written.
-        try:
-            with db.session.begin_nested():
-                db.session.add(UsedNonce(nonce=login.nonce, expires_at=now + NONCE_TTL))
-        except IntegrityError:
-            raise _refuse("replay", "This launch was already used. Open the tool again from Sakai.") from None
+        # (sequential or parallel) inserts nothing here and nothing else of the launch is written.
+        claimed = db.session.execute(
+            insert_or_ignore(UsedNonce.__table__)
+            .values(nonce=login.nonce, expires_at=now + NONCE_TTL)
+            .returning(UsedNonce.nonce)
+        ).first()
+        if claimed is None:
+            raise _refuse("replay", "This launch was already used. Open the tool again from Sakai.")
 
 
 def purge_expired(now=None) -> int:

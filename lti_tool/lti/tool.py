@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import make_response
@@ -19,6 +20,8 @@ class ToolRuntime:
         self.keys_dir = keys_dir
         self.launch_url = settings.base_url + "/lti/launch"
         self.launch_urls = (self.launch_url,)
+        self._keys: list[keys.ToolKey] = []
+        self._keys_stamp: int | None = None
 
     def url(self, path: str) -> str:
         return self.settings.base_url + path
@@ -27,7 +30,12 @@ class ToolRuntime:
         return url.split("?")[0].rstrip("/") in self.launch_urls
 
     def tool_keys(self) -> list[keys.ToolKey]:
-        found = keys.load_keys(self.keys_dir)
+        # Re-read only when the directory changed (a key added or retired changes its mtime):
+        # reading the PEM files on every request cost more than validating the launch itself.
+        stamp = os.stat(self.keys_dir).st_mtime_ns if self.keys_dir.exists() else None
+        if self._keys_stamp != stamp or stamp is None:
+            self._keys, self._keys_stamp = keys.load_keys(self.keys_dir), stamp
+        found = self._keys
         if not found:
             raise LaunchError("The tool has no signing key yet. Run 'lti-tool keys generate'.", code="no_tool_key")
         return found

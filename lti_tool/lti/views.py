@@ -14,13 +14,13 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from ..clock import utcnow
 from ..database import writes_on_get
 from ..errors import LaunchError
 from ..extensions import db
-from ..models import Launch, LoginState
+from ..models import Launch, LoginState, new_id
 from ..security import frame_ancestors_for_platforms
 from . import claims
 from .context import TOKEN_MAX_AGE, LaunchContext, issue_token
@@ -72,8 +72,9 @@ def login():
             code="unknown_registration",
         )
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    db.session.add(
-        LoginState(
+    # One plain INSERT (no ORM unit of work): this runs for every launch.
+    db.session.execute(
+        insert(LoginState.__table__).values(
             state=state,
             nonce=nonce,
             issuer=params["iss"],
@@ -141,9 +142,13 @@ def launch():
     state = params["state"]
     cookie_ok = request.cookies.get(state_cookie_name(state)) == state
     row = _record_launch(validated, bound=cookie_ok, state=state)
-    db.session.commit()
     if cookie_ok:
-        return tool().render_launch(LaunchContext.from_row(row))
+        # Render inside the launch's one transaction, then commit: reading after the commit would
+        # open a second transaction (on SQLite a second write lock, as this is a POST).
+        response = tool().render_launch(LaunchContext.from_row(row))
+        db.session.commit()
+        return response
+    db.session.commit()
     storage_target = request.form.get("lti_storage_target")
     if storage_target:
         return render_template(
@@ -199,7 +204,8 @@ def _record_launch(validated, *, bound: bool, state: str) -> Launch:
 
         room_id = upsert_room(validated.issuer, validated.client_id, validated.deployment_id, body).id
     name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
-    row = Launch(
+    values = dict(
+        id=new_id(),
         room_id=room_id,
         issuer=validated.issuer,
         client_id=validated.client_id,
@@ -214,11 +220,12 @@ def _record_launch(validated, *, bound: bool, state: str) -> Launch:
         extra=_extra(body),
         bound=bound,
         state=state,
+        created_at=utcnow(),
         expires_at=utcnow() + timedelta(seconds=TOKEN_MAX_AGE),
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
+    # A plain INSERT; the caller gets the same values as a (transient) row.
+    db.session.execute(insert(Launch.__table__).values(**values))
+    return Launch(**values)
 
 
 def _extra(body: dict) -> dict:

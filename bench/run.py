@@ -1,0 +1,302 @@
+"""Benchmarks against gunicorn (4 workers) on 127.0.0.1, each beside a bare Flask endpoint measured in
+the same run on the same server configuration, so results are ratios that survive a noisy machine.
+
+    python bench/run.py launch                      # SQLite (WAL), and PostgreSQL if BENCH_DATABASE_URL is set
+    python bench/run.py launch --db sqlite --seconds 10 --clients 8
+    python bench/run.py profile                     # where a launch's server time goes (pyinstrument)
+
+`launch`: the full LTI launch cycle with cached platform keys — GET /lti/login → the platform signs
+the id_token (in the bench process, with the nonce the tool just issued) → POST /lti/launch → the
+media page. One launch = 2 HTTP requests + 1 RS256 signature on the client side.
+Joins and polls are added with the guest and session features (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import jwt  # noqa: E402
+
+from lti_tool.lti.views import state_cookie_name  # noqa: E402
+from tests import sakai  # noqa: E402
+from tests.stack.harness import Gunicorn, migrate  # noqa: E402
+
+WORKERS = 4
+
+
+# --- the load generator: closed loop, one process per client, raw http.client -------------------
+
+
+def _get(host: str, port: int, path: str) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    response.body = response.read()
+    conn.close()
+    return response
+
+
+def _post(host: str, port: int, path: str, body: bytes, headers: dict) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request("POST", path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.body = response.read()
+    conn.close()
+    return response
+
+
+class LaunchCycle:
+    """One Sakai user's launch, as fast as Python can drive it."""
+
+    def __init__(self, port: int, platform: sakai.SakaiPlatform):
+        self.port = port
+        self.platform = platform
+        self.login_path = "/lti/login?" + urlencode(platform.login_params(lti_storage_target=None))
+        self.key = platform.key  # an RSA key object: no PEM parsing per signature
+        self.template = platform.claims("x", "Instructor")
+
+    def __call__(self) -> bool:
+        login = _get("127.0.0.1", self.port, self.login_path)
+        if login.status != 302:
+            return False
+        query = parse_qs(urlsplit(login.getheader("Location")).query)
+        state, nonce = query["state"][0], query["nonce"][0]
+        now = int(time.time())
+        claims = {**self.template, "nonce": nonce, "iat": now, "exp": now + 3600}
+        id_token = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.platform.kid})
+        body = urlencode({"id_token": id_token, "state": state}).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"{state_cookie_name(state)}={state}",
+        }
+        page = _post("127.0.0.1", self.port, "/lti/launch", body, headers)
+        return page.status == 200 and b'name="launch-token"' in page.body
+
+
+class BareRequest:
+    def __init__(self, port: int, _platform=None):
+        self.port = port
+
+    def __call__(self) -> bool:
+        return _get("127.0.0.1", self.port, "/bare").status == 200
+
+
+_PLATFORM: sakai.SakaiPlatform | None = None  # inherited by the forked clients (keys do not pickle)
+
+
+def _client(args) -> tuple[list[float], int, float]:
+    kind, port, seconds = args
+    action = {"launch": LaunchCycle, "bare": BareRequest}[kind](port, _PLATFORM)
+    latencies, failures = [], 0
+    cpu = time.process_time()
+    deadline = time.perf_counter() + seconds
+    while (started := time.perf_counter()) < deadline:
+        ok = action()
+        latencies.append(time.perf_counter() - started)
+        failures += not ok
+    return latencies, failures, time.process_time() - cpu
+
+
+def cpu_seconds(server: Gunicorn) -> float:
+    """User + system CPU of the gunicorn master and its workers (robust on a busy machine)."""
+    total = 0
+    for pid in [server.proc.pid, *server.worker_pids()]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(kind: str, server: Gunicorn, seconds: float, clients: int) -> dict:
+    _client((kind, server.port, min(1.0, seconds)))  # warm up (keys cached, workers hot)
+    server_cpu = cpu_seconds(server)
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        started = time.perf_counter()
+        results = pool.map(_client, [(kind, server.port, seconds)] * clients)
+        elapsed = time.perf_counter() - started
+    server_cpu = cpu_seconds(server) - server_cpu
+    latencies = sorted(x for lats, _, _ in results for x in lats)
+    failures = sum(f for _, f, _ in results)
+    client_cpu = sum(c for _, _, c in results)
+    return {
+        "server_cpu_ms": server_cpu / len(latencies) * 1000,
+        "client_cpu_ms": client_cpu / len(latencies) * 1000,
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "count": len(latencies),
+        "failures": failures,
+    }
+
+
+# --- the servers ---------------------------------------------------------------------------------
+
+
+def tool_stack(workdir: Path, database_url: str, platform: sakai.SakaiPlatform) -> Gunicorn:
+    keys_dir = workdir / "keys"
+    from lti_tool.lti.keys import generate_key
+
+    generate_key(keys_dir)
+    config_path = workdir / "config.json"
+    config = {
+        "tool": {"title": "Bench", "base_url": sakai.TOOL_BASE},
+        "platforms": {platform.issuer: [platform.registration()]},
+    }
+    config_path.write_text(json.dumps(config))
+    migrate(database_url, keys_dir, config_path)
+    env = {"LOG_LEVEL": "WARNING"}
+    return Gunicorn(workdir, database_url, keys_dir, config_path, workers=WORKERS, extra_env=env)
+
+
+def bare_stack(workdir: Path, like: Gunicorn) -> Gunicorn:
+    env = {"PYTHONPATH": str(ROOT / "bench")}
+    return Gunicorn(workdir, like.database_url, like.keys_dir, like.config_path, WORKERS, "bare_app:app", env)
+
+
+def reset_postgres(url: str) -> None:
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(url)
+
+
+def run_launch(args) -> None:
+    global _PLATFORM
+    platform = _PLATFORM = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
+    databases = []
+    if args.db in ("sqlite", "both"):
+        databases.append("sqlite")
+    pg_url = os.environ.get("BENCH_DATABASE_URL")
+    if args.db in ("postgres", "both"):
+        if pg_url:
+            databases.append("postgres")
+        else:
+            print("PostgreSQL skipped: set BENCH_DATABASE_URL (its schema is dropped and recreated)")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in databases:
+            workdir = Path(tmp) / backend
+            workdir.mkdir()
+            if backend == "postgres":
+                reset_postgres(pg_url)
+                url = pg_url
+            else:
+                url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+            tool = tool_stack(workdir, url, platform).start()
+            try:
+                bare = bare_stack(workdir, tool).start()
+                try:
+                    base = measure("bare", bare, args.seconds, args.clients)
+                    launch = measure("launch", tool, args.seconds, args.clients)
+                finally:
+                    bare.stop()
+            finally:
+                tool.stop()
+            rows.append((backend, launch, base))
+    print_table(rows, args)
+
+
+def print_table(rows, args) -> None:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    print(
+        f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · nproc {os.cpu_count()} · {cpu} · "
+        f"load {os.getloadavg()[0]:.1f} · gunicorn {WORKERS} sync workers · {args.clients} clients · {args.seconds:g} s"
+    )
+    print(
+        "| database | launches/s | p50 ms | p99 ms | failures | bare req/s | bare p99 ms | cost in bare requests "
+        "| server CPU ms per launch / per bare | client CPU ms per launch / per bare |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for backend, launch, base in rows:
+        cost = base["per_second"] / launch["per_second"]
+        print(
+            f"| {backend} | {launch['per_second']:.0f} | {launch['p50_ms']:.1f} | {launch['p99_ms']:.1f} | "
+            f"{launch['failures']} / {launch['count']} | {base['per_second']:.0f} | {base['p99_ms']:.1f} | {cost:.1f} "
+            f"| {launch['server_cpu_ms']:.2f} / {base['server_cpu_ms']:.2f} "
+            f"| {launch['client_cpu_ms']:.2f} / {base['client_cpu_ms']:.2f} |"
+        )
+
+
+# --- profile: the server side of a launch, in-process ---------------------------------------------
+
+
+def run_profile(args) -> None:
+    from pyinstrument import Profiler
+
+    from lti_tool import create_app
+    from lti_tool.extensions import db
+
+    platform = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
+    with tempfile.TemporaryDirectory() as tmp:
+        keys_dir = Path(tmp) / "keys"
+        from lti_tool.lti.keys import generate_key
+
+        generate_key(keys_dir)
+        app = create_app(
+            {
+                "config": {
+                    "tool": {"title": "Bench", "base_url": sakai.TOOL_BASE},
+                    "platforms": {platform.issuer: [platform.registration()]},
+                },
+                "database_url": f"sqlite:///{Path(tmp) / 'profile.sqlite3'}",
+                "secret_key": "bench",
+                "KEYS_DIR": str(keys_dir),
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        with app.app_context():
+            db.create_all()
+        profiler = Profiler(interval=0.0002)
+        inner = app.wsgi_app
+
+        def profiled(environ, start_response):
+            profiler.start()
+            try:
+                return inner(environ, start_response)
+            finally:
+                profiler.stop()
+
+        app.wsgi_app = profiled
+        client = app.test_client()
+        key = platform.key
+        for i in range(args.launches + 20):
+            if i == 20:
+                profiler.reset()
+            login = client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None))
+            query = parse_qs(urlsplit(login.headers["Location"]).query)
+            claims = platform.claims(query["nonce"][0], "Instructor")
+            token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": platform.kid})
+            state = query["state"][0]
+            client.set_cookie(state_cookie_name(state), state)
+            page = client.post("/lti/launch", data={"id_token": token, "state": state})
+            assert page.status_code == 200, page.get_data(as_text=True)[:300]
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    launch = sub.add_parser("launch", help="launch cycles per second vs a bare Flask endpoint")
+    launch.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    launch.add_argument("--seconds", type=float, default=10.0)
+    launch.add_argument("--clients", type=int, default=8)
+    profile = sub.add_parser("profile", help="pyinstrument profile of the server side of launches")
+    profile.add_argument("--launches", type=int, default=300)
+    args = parser.parse_args()
+    {"launch": run_launch, "profile": run_profile}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

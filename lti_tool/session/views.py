@@ -1,0 +1,244 @@
+"""HTTP for the live session: the state poll and the actions. Thin: parse, call the service, commit.
+
+Callers are launched Sakai users (launch token header) or admitted guests of the same room (guest
+session cookie). Guest writes must come from our own script (JSON body or X-Requested-With), which
+a cross-site form cannot send; the cookie is SameSite=Lax on top of that.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, current_app, g, jsonify, make_response, request, url_for
+
+from ..clock import utcnow
+from ..errors import Forbidden, NotFound, SessionExpired, ValidationError
+from ..extensions import db
+from ..guest.confine import guest_route, request_guest
+from ..guest.identity import clear_guest_cookie
+from ..lti.context import load_launch, token_from_request
+from ..models import Room
+from . import service
+from .service import Actor
+
+if TYPE_CHECKING:
+    from ..guest.service import PublicRoom
+
+bp = Blueprint("session", __name__)
+
+
+def _room(room_id: str) -> Room:
+    room = db.session.get(Room, room_id)
+    if room is None or room.deleted_at is not None:
+        raise NotFound("This room does not exist.", code="room_not_found")
+    return room
+
+
+def _actor(room_id: str, *, admitted: bool = True) -> tuple[Actor, str | None]:
+    """(actor, guest status). A launch token wins over a guest cookie."""
+    token = token_from_request()
+    if token:
+        ctx = load_launch(token)
+        if ctx.room_id != room_id:
+            raise Forbidden("This page belongs to another room.", code="other_room")
+        return Actor(key=ctx.participant_key, name=ctx.display_name, role=ctx.role.value), None
+    guest = request_guest()
+    if guest is None:
+        raise SessionExpired(
+            "Open the tool from your Sakai site, or open your guest link again.", code="no_credentials"
+        )
+    if guest.room_id != room_id:
+        raise Forbidden("Your guest link is for another room.", code="other_room")
+    if request.method not in ("GET", "HEAD") and not (
+        request.is_json or request.headers.get("X-Requested-With") == "fetch"
+    ):
+        raise Forbidden("This request did not come from the session page.", code="not_from_page")
+    if admitted and guest.status != "admitted":
+        raise Forbidden("You are not in this session.", code="not_admitted")
+    return Actor(key=guest.participant_key, name=guest.name, role="guest", guest_id=guest.guest_id), guest.status
+
+
+def _caller(room_id: str) -> Actor:
+    """The Sakai user or admitted guest making this action, in a room that exists."""
+    actor, _ = _actor(room_id)
+    _room(room_id)
+    return actor
+
+
+def _json() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _done(**extra: Any):
+    db.session.commit()
+    return jsonify(ok=True, **extra)
+
+
+@bp.get("/api/rooms/<room_id>/state")
+@guest_route
+def state(room_id: str):
+    actor, guest_status = _actor(room_id, admitted=False)
+    if guest_status is not None and guest_status != "admitted":
+        return _closed_or_refused(guest_status)
+    try:
+        since = max(0, int(request.args.get("since", "0")))
+    except ValueError:
+        raise ValidationError("'since' must be a whole number.", field="since") from None
+    people_known = request.args.get("people", "")[:40]
+    now = utcnow()
+    facts = _facts(room_id, actor, now)
+    if facts.needs_heartbeat(now):
+        # End the read transaction first: on SQLite a write that follows a read in one transaction
+        # can fail at once instead of waiting for the lock.
+        db.session.commit()
+        service.heartbeat(room_id, actor, now)
+        db.session.commit()
+        facts = _facts(room_id, actor, now)
+    tag = service.etag(room_id, actor, facts)
+    # 304 only for a client that already holds this state: same ETag, all chat, current people list.
+    caught_up = since >= facts.chat_max and people_known == facts.people
+    if caught_up and tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = make_response("", 304)
+    else:
+        body = service.state(_room(room_id), actor, since, facts.chat_max, people_known, facts.people, now)
+        response = jsonify(body)
+        if body["chat"]["cursor"] < facts.chat_max:
+            tag = None  # a page of a long backlog: the client is not caught up yet
+    db.session.commit()
+    if tag:
+        response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _facts(room_id: str, actor: Actor, now) -> service.PollFacts:
+    facts = service.poll_facts(room_id, actor, now)
+    if facts is None:
+        raise NotFound("This room does not exist.", code="room_not_found")
+    return facts
+
+
+def _closed_or_refused(status: str):
+    if status == "waiting":
+        raise Forbidden("A moderator has not admitted you yet.", code="not_admitted")
+    response = jsonify(service.closed_state(status))
+    response.headers["Cache-Control"] = "no-store"
+    clear_guest_cookie(response)
+    return response
+
+
+@bp.post("/api/rooms/<room_id>/session/start")
+@guest_route
+def start(room_id: str):
+    actor = _caller(room_id)
+    service.start_session(room_id, actor, utcnow())
+    return _done()
+
+
+@bp.post("/api/rooms/<room_id>/session/end")
+@guest_route
+def end(room_id: str):
+    actor = _caller(room_id)
+    service.end_session(room_id, actor, utcnow())
+    return _done()
+
+
+@bp.patch("/api/rooms/<room_id>/settings")
+@guest_route
+def settings(room_id: str):
+    actor = _caller(room_id)
+    data = _json()
+    media_url = data.get("media_url")
+    chat = data.get("guest_chat_enabled")
+    if media_url is not None and not isinstance(media_url, str):
+        raise ValidationError("The media address must be text.", field="media_url")
+    if chat is not None and not isinstance(chat, bool):
+        raise ValidationError("Guest chat must be on or off.", field="guest_chat_enabled")
+    embed_origins = current_app.config["TOOL"].embed_origins
+    service.update_settings(room_id, actor, embed_origins, media_url=media_url, guest_chat_enabled=chat)
+    return _done()
+
+
+@bp.post("/api/rooms/<room_id>/chat")
+@guest_route
+def post_chat(room_id: str):
+    actor = _caller(room_id)
+    message = service.post_message(_room(room_id), actor, _json().get("body"), utcnow())
+    return _done(id=message.id)
+
+
+@bp.delete("/api/rooms/<room_id>/chat/<int:message_id>")
+@guest_route
+def delete_chat(room_id: str, message_id: int):
+    actor = _caller(room_id)
+    service.delete_message(room_id, message_id, actor)
+    return _done()
+
+
+@bp.post("/api/rooms/<room_id>/hand")
+@guest_route
+def raise_hand(room_id: str):
+    actor = _caller(room_id)
+    service.raise_hand(room_id, actor, utcnow())
+    return _done()
+
+
+@bp.delete("/api/rooms/<room_id>/hand")
+@guest_route
+def lower_own_hand(room_id: str):
+    actor = _caller(room_id)
+    service.lower_own_hand(room_id, actor)
+    return _done()
+
+
+@bp.delete("/api/rooms/<room_id>/hands/<int:hand_id>")
+@guest_route
+def lower_hand(room_id: str, hand_id: int):
+    actor = _caller(room_id)
+    service.lower_hand(room_id, hand_id, actor)
+    return _done()
+
+
+@bp.post("/api/rooms/<room_id>/guests/<guest_id>/remove")
+@guest_route
+def remove_guest(room_id: str, guest_id: str):
+    actor = _caller(room_id)
+    service.remove_guest(room_id, guest_id, actor, utcnow())
+    return _done()
+
+
+@bp.app_template_global()
+def live_view(room: Room | PublicRoom, viewer_kind: str = "user") -> dict[str, Any]:
+    """What `session/_live.html` needs at render time; also opens the page's CSP for the stage."""
+    embed_origins = current_app.config["TOOL"].embed_origins
+    g.media_src, g.frame_src = service.stage_csp(room, embed_origins)
+    run_state = service.run_state(service.latest_run(room.id))
+    return {
+        "room_id": room.id,
+        "api_base": url_for("session.state", room_id=room.id).rsplit("/", 1)[0],
+        "viewer_kind": "guest" if viewer_kind == "guest" else "user",
+        "state": run_state,
+        "state_label": STATE_LABELS[run_state],
+        "stage_kind": room.media_kind,
+        "stage_url": room.media_url,
+    }
+
+
+@bp.app_template_global()
+def room_settings_view(room: Room) -> dict[str, Any]:
+    group = service.guest_group(room.id)
+    return {
+        "media_url": room.media_url or "",
+        "guest_chat_enabled": room.guest_chat_enabled,
+        "admission_required": room.admission_required,
+        "guest_group_name": group.name if group else None,
+        "embed_origins": current_app.config["TOOL"].embed_origins,
+    }
+
+
+STATE_LABELS = {
+    service.NOT_STARTED: "The session hasn't started yet",
+    service.LIVE: "The session is live",
+    service.ENDED: "The session has ended",
+}

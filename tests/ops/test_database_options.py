@@ -1,0 +1,63 @@
+"""Engine settings that keep many workers correct: SQLite WAL + busy timeout + BEGIN IMMEDIATE for
+writes; PostgreSQL pre-ping, a bounded pool and a statement timeout."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from lti_tool.database import engine_options
+from lti_tool.extensions import db
+
+
+def pragma(name: str):
+    return db.session.execute(text(f"PRAGMA {name}")).scalar()
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout_and_foreign_keys(app):
+    with app.app_context():
+        assert pragma("journal_mode") == "wal"
+        assert pragma("busy_timeout") == 30000
+        assert pragma("foreign_keys") == 1
+        assert pragma("synchronous") == 1  # NORMAL: safe in WAL, no fsync per commit
+
+
+def other_writer_is_locked_out(path: str) -> bool:
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return True
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize(("method", "holds_write_lock"), [("POST", True), ("DELETE", True), ("GET", False)])
+def test_state_changing_requests_take_the_write_lock_at_their_first_statement(app, method, holds_write_lock):
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    with app.test_request_context("/x", method=method):
+        db.session.execute(text("SELECT 1"))  # a read: under BEGIN IMMEDIATE it already holds the lock
+        assert other_writer_is_locked_out(path) is holds_write_lock
+        db.session.rollback()
+    assert other_writer_is_locked_out(path) is False
+
+
+def test_postgres_engine_options_are_bounded_and_pre_pinged():
+    options = engine_options("postgresql+psycopg://u@h/db")
+    assert options["pool_pre_ping"] is True
+    assert options["pool_size"] + options["max_overflow"] <= 20
+    assert options["connect_args"]["connect_timeout"] <= 5
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_have_a_statement_timeout(make_app):
+    app = make_app(database="postgres")
+    with app.app_context():
+        assert db.session.execute(text("SHOW statement_timeout")).scalar() == "5s"
+        assert db.engine.pool._pre_ping is True
