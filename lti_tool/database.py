@@ -23,8 +23,9 @@ READ_ONLY = "lti_tool_read_only"
 
 def engine_options(url: str) -> dict:
     if make_url(url).get_backend_name() == "sqlite":
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "hide_parameters": True}
     return {
+        "hide_parameters": True,  # SQL errors are logged; their parameters may be tokens or names
         "pool_pre_ping": True,
         "pool_size": 5,
         "max_overflow": 10,

@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .errors import ValidationError
+
 ORIGINS_TTL = 10.0
 
 
@@ -31,10 +33,23 @@ def init_security(app: Flask, settings) -> None:
             x_host=settings.trusted_proxies,
             x_port=settings.trusted_proxies,
         )
+    app.before_request(_refuse_nul_bytes)
     app.after_request(_headers)
     if not _platform_changes.get("tracking"):
         _track_platform_changes()
         _platform_changes["tracking"] = True
+
+
+def _refuse_nul_bytes() -> None:
+    """A NUL byte is never meaningful here, and PostgreSQL cannot store one in text (it would be a 500)."""
+    values = [request.path]
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            values += (key, value)
+    if any("\x00" in value for value in values):
+        raise ValidationError(
+            "The address or the form contains a character that is not allowed (a NUL byte).", code="nul_byte"
+        )
 
 
 def _frame_ancestors() -> str:

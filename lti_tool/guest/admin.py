@@ -6,34 +6,35 @@ POST   /api/rooms/<room_id>/guests/admit-all            → {"admitted": n}
 DELETE /api/rooms/<room_id>/guests/<guest_id>           → 204 (the record is erased at once)
 GET    /api/rooms/<room_id>/guests/waiting              → {"guests": [waiting_guests shape]}
 PATCH  /api/rooms/<room_id>/admission {"required": b}   → {"required": b}
-A guest already decided answers 409, a guest no longer listed 404, another room 403.
+A guest already decided answers 409, a guest no longer listed 404, another room 403, and so does a
+room where guest access is not available (missing modules, media gallery) — except DELETE, which
+stays open so a guest's personal data can always be erased.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from .. import audit
 from ..clock import utcnow
-from ..errors import Forbidden, NotFound, ValidationError
+from ..errors import ValidationError
 from ..extensions import db
 from ..lti.context import require_launch
-from ..models import Room
+from ..rooms.service import managed_room
 from . import service
 from .validation import _
 
 bp = Blueprint("guest_admin", __name__, url_prefix="/api/rooms/<room_id>")
 
 
-def _own_room(room_id: str) -> None:
-    if g.launch.room_id != room_id:
-        raise Forbidden(_("You can only manage guests of the room you opened."), code="other_room")
-    room = db.session.get(Room, room_id)
-    if room is None or room.deleted_at is not None:
-        raise NotFound(_("This room is no longer available."), code="room_gone")
+def _own_room(room_id: str, *, gated: bool = True) -> None:
+    managed_room(room_id, g.launch, gated=gated)
 
 
 def _audit(room_id: str, action: str, **detail) -> None:
-    service.audit(room_id, g.launch.participant_key, g.launch.display_name, action, **detail)
+    audit.record(
+        action, actor=g.launch.participant_key, actor_name=g.launch.display_name, room_id=room_id, detail=detail
+    )
 
 
 @bp.get("/guests/waiting")
@@ -76,7 +77,7 @@ def admit_all(room_id: str):
 @bp.delete("/guests/<guest_id>")
 @require_launch(manage=True)
 def delete(room_id: str, guest_id: str):
-    _own_room(room_id)
+    _own_room(room_id, gated=False)  # erasing personal data stays possible when access is off
     service.delete_guest(room_id, guest_id)
     _audit(room_id, "guest.delete", guest_id=guest_id)
     db.session.commit()

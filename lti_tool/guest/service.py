@@ -7,7 +7,6 @@ that only one may pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,16 +16,15 @@ from sqlalchemy import delete, exists, or_, select, update
 from ..clock import as_utc
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
-from ..models import AuditEvent, Guest, GuestGroup, GuestLink, Room
-from ..rooms.service import guest_access_availability
+from ..links.service import is_expired, link_status
+from ..models import Guest, GuestGroup, GuestLink, Room
+from ..rooms.service import availability, bump_version  # bump_version: also used by the live session
 from .validation import _
 
 WAITING, ADMITTED, DECLINED, REMOVED, ENDED = "waiting", "admitted", "declined", "removed", "ended"
 INSIDE = (WAITING, ADMITTED)
 TOKEN_MAX = 64
 LAST_SEEN_EVERY = timedelta(seconds=10)
-
-ModulesFor = Callable[[Room], dict[str, dict[str, Any]]]
 
 
 # --- The message pages: each refusal a guest can meet has its own page and status. ---------------
@@ -89,17 +87,17 @@ class NoGuestSession(GuestPageError):
 # --- Opening and joining ----------------------------------------------------------------------------
 
 
-def open_link(token: str, now: datetime, modules_for: ModulesFor) -> GuestLink:
+def open_link(token: str, now: datetime) -> GuestLink:
     """The link behind `token` if a new guest may join through it now; else the page that says why."""
     link = find_link(token)
     if link is None:
         raise LinkInvalid()
-    return check_link(link, now, modules_for)
+    return check_link(link, now)
 
 
-def check_link(link: GuestLink, now: datetime, modules_for: ModulesFor) -> GuestLink:
-    check_room(link.room, modules_for)
-    if _expired(link, now) or (link.max_clicks is not None and link.used_clicks >= link.max_clicks):
+def check_link(link: GuestLink, now: datetime) -> GuestLink:
+    check_room(link.room)
+    if link_status(link, link.room, now) != "active":
         raise LinkInvalid()
     return link
 
@@ -110,16 +108,12 @@ def find_link(token: str) -> GuestLink | None:
     return db.session.execute(select(GuestLink).where(GuestLink.token == token)).scalar_one_or_none()
 
 
-def check_room(room: Room | None, modules_for: ModulesFor) -> Room:
+def check_room(room: Room | None) -> Room:
     if room is None or room.deleted_at is not None:
         raise RoomGone()
-    if not room.guest_access_enabled or not guest_access_availability(room, modules_for(room)).available:
+    if not room.guest_access_enabled or not availability(room).available:
         raise GuestAccessOff()
     return room
-
-
-def _expired(link: GuestLink, now: datetime) -> bool:
-    return link.expires_at is not None and as_utc(link.expires_at) <= now
 
 
 def use_click(link_id: str, now: datetime) -> bool:
@@ -190,7 +184,7 @@ def end_previous_session(session_hash: str) -> None:
 # --- Inside: every full page load re-checks room, access and link ----------------------------------
 
 
-def room_for_guest(guest, room_id: str, now: datetime, modules_for: ModulesFor) -> Room:
+def room_for_guest(guest, room_id: str, now: datetime) -> Room:
     """The room a guest (a `GuestContext` or None) may see now, or the page that says why not.
 
     A used-up click limit does not end a stay: the guest already used their click.
@@ -201,9 +195,9 @@ def room_for_guest(guest, room_id: str, now: datetime, modules_for: ModulesFor) 
         raise Declined()
     if guest.status not in INSIDE:
         raise SessionOver()
-    room = check_room(db.session.get(Room, room_id), modules_for)
+    room = check_room(db.session.get(Room, room_id))
     link = db.session.get(GuestLink, guest.link_id) if guest.link_id else None
-    if link is None or link.room_id != room_id or _expired(link, now):
+    if link is None or link.room_id != room_id or is_expired(link, now):
         raise LinkInvalid()
     return room
 
@@ -323,21 +317,6 @@ def set_admission_required(room_id: str, required: bool) -> None:
         .values(admission_required=required, version=Room.version + 1)
         .execution_options(synchronize_session=False)
     )
-
-
-def bump_version(room_id: str) -> None:
-    """Polling clients see a new ETag after any change to the room's guests."""
-    db.session.execute(
-        update(Room)
-        .where(Room.id == room_id)
-        .values(version=Room.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def audit(room_id: str, actor: str, actor_name: str | None, action: str, **detail: Any) -> None:
-    """Who decided what; guest ids only, never names or emails."""
-    db.session.add(AuditEvent(room_id=room_id, actor=actor, actor_name=actor_name, action=action, detail=detail))
 
 
 # --- Retention ----------------------------------------------------------------------------------

@@ -9,16 +9,14 @@ Email: one address, syntax only (email-validator, no DNS lookup, no mail sent), 
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from .. import text
+
 NAME_MAX = 80
 EMAIL_MAX = 254
-MAX_MARKS_PER_LETTER = 8
-JOINERS = frozenset({"\u200c", "\u200d"})
-REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def _(message: str) -> str:
@@ -55,26 +53,22 @@ def check_entry(raw_name: str, raw_email: str) -> EntryForm:
 
 
 def clean_name(value: str) -> str:
-    name = unicodedata.normalize("NFC", value or "").strip()
-    if not name:
-        raise ValueError(_("Enter your name."))
-    if any(unicodedata.category(ch) in REFUSED_CATEGORIES and ch not in JOINERS for ch in name):
-        raise ValueError(_("Your name contains invisible or control characters. Please type it again."))
+    """The shared name rule (lti_tool/text.py), plus no angle brackets, in the guest's own words."""
+    try:
+        name = text.clean_name(value, max_length=NAME_MAX)
+    except text.NameProblem as problem:
+        raise ValueError(_NAME_MESSAGES[problem.kind]) from None
     if "<" in name or ">" in name:
         raise ValueError(_("Your name can't contain < or >."))
-    if len(name) > NAME_MAX:
-        raise ValueError(_("Your name can be at most 80 characters."))
-    if _longest_mark_run(name) > MAX_MARKS_PER_LETTER:
-        raise ValueError(_("Your name has too many accent marks on one letter."))
     return name
 
 
-def _longest_mark_run(text: str) -> int:
-    longest = run = 0
-    for ch in text:
-        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
-        longest = max(longest, run)
-    return longest
+_NAME_MESSAGES = {
+    "missing": _("Enter your name."),
+    "invisible": _("Your name contains invisible or control characters. Please type it again."),
+    "too_long": _("Your name can be at most 80 characters."),
+    "marks": _("Your name has too many accent marks on one letter."),
+}
 
 
 def clean_email(value: str) -> str:

@@ -7,15 +7,18 @@ cookie and continues at /g/room/<room_id>, an address without the link token.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..clock import utcnow
 from ..errors import TooManyRequests, wants_json
 from ..extensions import db
-from ..models import GuestLink, Room
+from ..models import GuestLink
 from . import ratelimit, service
 from .confine import request_guest
 from .identity import COOKIE_NAME, new_session_secret, session_hash, set_guest_cookie
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("guest", __name__)
 POLL_MS = 2000
 FORM_MAX_AGE = 6 * 60 * 60
+FORM_COOKIE = "guest_form"
 
 
 @bp.after_request
@@ -45,10 +49,6 @@ def render_guest_page(exc: service.GuestPageError):
     if wants_json() or request.endpoint == "guest.status":
         return jsonify(error=exc.message, code=exc.code), exc.status
     return render_template(exc.template, title=exc.title), exc.status
-
-
-def modules_for(room: Room) -> dict:
-    return current_app.extensions["lti_tool"].modules_for(room.issuer, room.client_id)
 
 
 def _client() -> str:
@@ -76,16 +76,16 @@ def entry(token: str):
         raise service.LinkInvalid()
     if posting:
         _limit("post_per_link", token, now)
-    service.check_link(link, now, modules_for)
+    service.check_link(link, now)
     if not posting:
         return _entry_page(link, EntryForm("", ""))
     form = check_entry(request.form.get("name", ""), request.form.get("email", ""))
-    if not _form_token_ok(link.id, request.form.get("form_token", "")):
+    if not _same_site() or not _form_token_ok(link.id, request.form.get("form_token", "")):
         # A cross-site or stale post: keep what was typed, ask to submit once more (no click used).
         form.errors["form"] = _("This page was open for a long time. Please check your details and join again.")
-        return _entry_page(link, form), 400
+        return _entry_page(link, form, 400)
     if not form.valid:
-        return _entry_page(link, form), 422
+        return _entry_page(link, form, 422)
     return _join(token, link, form, now)
 
 
@@ -99,7 +99,7 @@ def _join(token: str, link: GuestLink, form: EntryForm, now):
     if guest is None:
         # The last click went to someone else, or the link closed meanwhile: say which.
         db.session.rollback()
-        service.open_link(token, now, modules_for)
+        service.open_link(token, now)
         raise service.LinkInvalid()
     db.session.commit()
     log.info("guest joined", extra={"room_id": room_id, "guest_id": guest.id, "status": guest.status})
@@ -112,30 +112,60 @@ def _form_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="guest-entry-form")
 
 
+def _browser_binding(cookie: str) -> str:
+    """What the form token carries of this browser's form cookie (never the cookie itself)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"guest-entry-form-cookie:" + cookie.encode(), hashlib.sha256).hexdigest()
+
+
+def _same_site() -> bool:
+    """Browsers say where a request came from; a post from another site is refused outright."""
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
 def _form_token_ok(link_id: str, value: str) -> bool:
+    """Double submit: the token names the link and this browser's form cookie, which a SameSite=Lax
+    cookie keeps out of cross-site posts, so a token fetched elsewhere is of no use here."""
+    cookie = request.cookies.get(FORM_COOKIE, "")
     try:
-        return _form_serializer().loads(value, max_age=FORM_MAX_AGE) == link_id
+        bound = _form_serializer().loads(value, max_age=FORM_MAX_AGE)
     except BadSignature:
         return False
+    return bool(cookie) and bound == [link_id, _browser_binding(cookie)]
 
 
-def _entry_page(link: GuestLink, form: EntryForm):
+def _entry_page(link: GuestLink, form: EntryForm, status: int = 200):
     guest = request_guest()
     already_in = guest is not None and guest.room_id == link.room_id and guest.status in service.INSIDE
-    return render_template(
-        "guest/entry.html",
-        room_title=link.room.title,
-        form=form,
-        form_token=_form_serializer().dumps(link.id),
-        continue_url=url_for("guest.room", room_id=link.room_id) if already_in else None,
+    cookie = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+    response = make_response(
+        render_template(
+            "guest/entry.html",
+            room_title=link.room.title,
+            form=form,
+            form_token=_form_serializer().dumps([link.id, _browser_binding(cookie)]),
+            continue_url=url_for("guest.room", room_id=link.room_id) if already_in else None,
+        ),
+        status,
     )
+    if request.cookies.get(FORM_COOKIE) != cookie:
+        response.set_cookie(
+            FORM_COOKIE,
+            cookie,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+            path="/g/",
+            max_age=FORM_MAX_AGE,
+        )
+    return response
 
 
 @bp.get("/g/room/<room_id>")
 def room(room_id: str):
     """Every full load re-checks the room, guest access and the link (stay connected until refresh)."""
     guest = request_guest()
-    room = service.room_for_guest(guest, room_id, utcnow(), modules_for)
+    room = service.room_for_guest(guest, room_id, utcnow())
     view = service.public_room(room)
     if guest.status == service.WAITING:
         return render_template("guest/waiting.html", room=view, status_url=url_for("guest.status"), poll_ms=POLL_MS)

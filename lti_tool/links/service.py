@@ -8,7 +8,6 @@ up to three links per room, an optional number of clicks and an optional duratio
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,10 +15,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit, text
 from ..clock import as_utc
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import AuditEvent, GuestGroup, GuestLink, Room
+from ..rooms.service import bump_version
 
 MAX_LINKS = 3
 NAME_MAX = 80
@@ -29,7 +30,9 @@ GROUP_PREFIX = "Guest access – "
 
 NAME_MISSING = "Enter a link name."
 NAME_TOO_LONG = f"The link name can be at most {NAME_MAX} characters."
-NAME_CONTROL = "The link name can't contain control characters such as line breaks or tabs."
+NAME_CONTROL = "The link name can't contain invisible or control characters such as line breaks or tabs."
+NAME_MARKS = "The link name has too many accent marks on one letter."
+_NAME_MESSAGES = {"missing": NAME_MISSING, "invisible": NAME_CONTROL, "too_long": NAME_TOO_LONG, "marks": NAME_MARKS}
 CLICKS_INVALID = "# of clicks must be a whole number from 1 to 10,000, or empty for unlimited."
 DAYS_INVALID = "Duration must be a whole number of days from 1 to 365, or empty for no expiry."
 ACCESS_OFF = "Turn on Enable guest access before creating a link."
@@ -38,9 +41,6 @@ LINK_GONE = "This link no longer exists. It may have been deleted already."
 SYSTEM_GROUP = (
     "The guest access group is a system group and can't be deleted. To stop guest access, turn off Enable guest access."
 )
-
-# Bidirectional overrides and isolates can make a name read differently from what it is.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass(frozen=True)
@@ -68,22 +68,10 @@ def parse_link_input(name: Any, max_clicks: Any, duration_days: Any) -> LinkInpu
 
 
 def _clean_name(value: Any) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(NAME_MISSING, field="name")
-    name = value.strip()
-    if not name:
-        raise ValidationError(NAME_MISSING, field="name")
-    if any(_is_control(ch) for ch in name):
-        raise ValidationError(NAME_CONTROL, field="name")
-    if len(name) > NAME_MAX:
-        raise ValidationError(NAME_TOO_LONG, field="name")
-    return name
-
-
-def _is_control(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
+    try:
+        return text.clean_name(value, max_length=NAME_MAX)
+    except text.NameProblem as problem:
+        raise ValidationError(_NAME_MESSAGES[problem.kind], field="name") from None
 
 
 def _optional_whole(value: Any, low: int, high: int, message: str, field: str) -> int | None:
@@ -110,11 +98,19 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/g/{token}"
 
 
+def is_expired(link: GuestLink, now: datetime) -> bool:
+    return link.expires_at is not None and as_utc(link.expires_at) <= now
+
+
+def is_used_up(link: GuestLink) -> bool:
+    return link.max_clicks is not None and link.used_clicks >= link.max_clicks
+
+
 def link_status(link: GuestLink, room: Room, now: datetime) -> str:
     """active | inactive (guest access off) | expired | used_up. Only an active link admits guests."""
-    if link.expires_at is not None and as_utc(link.expires_at) <= now:
+    if is_expired(link, now):
         return "expired"
-    if link.max_clicks is not None and link.used_clicks >= link.max_clicks:
+    if is_used_up(link):
         return "used_up"
     if not room.guest_access_enabled:
         return "inactive"
@@ -144,7 +140,7 @@ def create_link(room: Room, data: LinkInput, *, actor: Actor, now: datetime) -> 
     link = _insert_in_free_slot(room.id, data, actor, now, expires_at)
     # Guest access may have been turned off since the read above: the switch and the version
     # bump are checked in one statement, and a refusal rolls the new link back with the request.
-    if not _bump_version(room, require_enabled=True):
+    if not bump_version(room.id, require_enabled=True):
         raise Conflict(ACCESS_OFF, code="guest_access_off")
     record(
         room.id,
@@ -198,7 +194,7 @@ def delete_link(room: Room, link_id: str, *, actor: Actor, now: datetime) -> Non
     ).scalar_one_or_none()
     if name is None:
         raise NotFound(LINK_GONE, code="link_not_found")
-    _bump_version(room)
+    bump_version(room.id)
     record(room.id, actor, "guest_link.deleted", {"link_id": link_id, "name": name}, now)
 
 
@@ -239,21 +235,6 @@ def ensure_guest_group(room: Room, *, actor: Actor, now: datetime) -> GuestGroup
     return group
 
 
-def _bump_version(room: Room, *, require_enabled: bool = False) -> bool:
-    """`version + 1` for polling clients (their ETag); with `require_enabled`, only while guest access is on."""
-    query = update(Room).where(Room.id == room.id).values(version=Room.version + 1)
-    if require_enabled:
-        query = query.where(Room.guest_access_enabled.is_(True))
-    result = db.session.execute(query.execution_options(synchronize_session=False))
-    db.session.expire(room, ["version", "updated_at", "guest_access_enabled"])
-    return result.rowcount == 1
-
-
 def record(room_id: str, actor: Actor, action: str, detail: dict[str, Any], now: datetime) -> AuditEvent:
-    """One audit row: who, when, what. Callers never put link tokens in `detail`."""
-    event = AuditEvent(
-        room_id=room_id, actor=actor.sub, actor_name=actor.name, action=action, detail=detail, created_at=now
-    )
-    db.session.add(event)
-    db.session.flush()
-    return event
+    """One audit row (lti_tool/audit.py). Callers never put link tokens in `detail`."""
+    return audit.record(action, actor=actor.sub, actor_name=actor.name, room_id=room_id, detail=detail, now=now)

@@ -12,16 +12,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from ..clock import as_utc, utcnow
-from ..errors import Forbidden, NotFound, ValidationError
+from ..errors import Forbidden, ValidationError
 from ..extensions import db
 from ..lti.context import require_launch
 from ..models import GuestLink, Room
-from ..rooms.service import guest_access_availability
+from ..rooms import service as rooms
 from . import service
 
 bp = Blueprint("links", __name__, url_prefix="/api/rooms/<room_id>")
-
-OTHER_ROOM = "You can only manage guest access for the room you opened from Sakai."
 
 
 @bp.get("/links")
@@ -73,17 +71,7 @@ def delete_guest_group(room_id: str):
 
 
 def managed_room(room_id: str) -> Room:
-    """The launch's own room, with guest access available there; refuses anything else."""
-    if g.launch.room_id != room_id:
-        raise Forbidden(OTHER_ROOM, code="other_room")
-    room = db.session.get(Room, room_id)
-    if room is None or room.deleted_at is not None:
-        raise NotFound("This room is no longer available.", code="room_not_found")
-    modules = current_app.extensions["lti_tool"].modules_for(room.issuer, room.client_id)
-    availability = guest_access_availability(room, modules)
-    if not availability.available:
-        raise Forbidden(availability.reason, code="guest_access_unavailable")
-    return room
+    return rooms.managed_room(room_id, g.launch)
 
 
 # Inside JSON strings these escapes are equivalent; a link name can then never read as markup,

@@ -4,7 +4,7 @@
 - An unknown `kid` causes at most one refetch per `REFETCH_THROTTLE` for the whole deployment,
   claimed with one atomic UPDATE, so a flood of random kids cannot hammer the platform.
 - When the platform is slow or down, cached keys keep working and uncached launches fail closed
-  within `CONNECT_TIMEOUT + FETCH_DEADLINE` seconds (4 s; the issue asks for 5).
+  within `FETCH_DEADLINE` seconds, connect included (3 s; the issue asks for 5).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from threading import Lock
 from typing import Any
 
-import requests
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +24,13 @@ from ..clock import utcnow
 from ..database import read_only_connection
 from ..errors import LaunchError, Unavailable
 from ..extensions import db
+from ..http import FetchError, fetch_limited
 from ..models import KeySetCache
 
 log = logging.getLogger(__name__)
 
-# Connect + read budget: an uncached launch must fail closed well within 5 s in total.
+# An uncached launch must fail closed well within 5 s: the fetch ends within FETCH_DEADLINE (connect
+# included, lti_tool/http.py); those waiting for another worker's fetch give it CONNECT_TIMEOUT more.
 FETCH_DEADLINE = 3.0
 CONNECT_TIMEOUT = 1.0
 MAX_BYTES = 512 * 1024
@@ -43,22 +44,15 @@ class KeySetError(Exception):
     """The key set could not be fetched or is not a usable JWKS."""
 
 
-def fetch_jwks(url: str, deadline: float = FETCH_DEADLINE) -> dict[str, Any]:
+def fetch_jwks(url: str, deadline: float | None = None) -> dict[str, Any]:
     """GET a JWKS with a total deadline (not just per-read), a size cap and shape checks."""
-    started = time.monotonic()
     try:
-        with requests.get(url, timeout=(CONNECT_TIMEOUT, deadline), stream=True) as resp:
-            if resp.status_code != 200:
-                raise KeySetError(f"HTTP {resp.status_code}")
-            body = bytearray()
-            for chunk in resp.iter_content(8192):
-                body.extend(chunk)
-                if len(body) > MAX_BYTES:
-                    raise KeySetError("response too large")
-                if time.monotonic() - started > deadline:
-                    raise KeySetError("deadline exceeded")
-    except requests.RequestException as exc:
-        raise KeySetError(type(exc).__name__) from None
+        resp = fetch_limited(url, deadline=deadline or FETCH_DEADLINE, max_bytes=MAX_BYTES)
+    except FetchError as exc:
+        raise KeySetError(exc.reason) from None
+    if resp.status != 200:  # a redirect too: the key set must be at the registered address
+        raise KeySetError(f"HTTP {resp.status}")
+    body = resp.body
     try:
         data = json.loads(body)
     except ValueError:

@@ -114,6 +114,8 @@ class SakaiMessageLaunch(MessageLaunch):
         # pylti1p3 only checks that the parts decode as JSON; everything after reads them as objects.
         if not isinstance(self._jwt.get("header"), dict) or not isinstance(self._jwt.get("body"), dict):
             raise LtiException("JWT header and body must be JSON objects")
+        if not isinstance(self._jwt["body"].get("iss"), str):  # looked up as a dict key before any check
+            raise LtiException("JWT iss must be a string")
         return self
 
     def run(self) -> ValidatedLaunch:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from ..errors import DomainError
+from ..http import FetchError, fetch_limited
 from ..lti import claims
 from .info import ToolUrls
 
@@ -25,6 +24,15 @@ TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 REQUIRED_FIELDS = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint")
 HTTP_DEADLINE = 5.0
+FETCH_FAILED = (
+    "The tool could not get a usable answer from your platform at the address Sakai sent. Check that it is "
+    "your Sakai server's public https address and that the tool's server can reach it, then start the "
+    "registration again from Sakai."
+)
+NOT_PUBLIC_HTTPS = (
+    "The platform's configuration must be fetched over https; ask your Sakai administrator to use "
+    "Sakai's https address."
+)
 MAX_BYTES = 256 * 1024
 
 
@@ -34,6 +42,7 @@ class RegistrationFailed(DomainError):
     status = 502
     code = "registration_failed"
     title = "The tool could not be registered"
+    reason = ""  # for the log only: what exactly failed
 
 
 @dataclass(frozen=True)
@@ -54,30 +63,20 @@ class Registered:
 
 def _call(method: str, url: str, deadline: float, what: str, **kwargs: Any) -> tuple[int, bytes]:
     """One HTTP exchange with a total deadline and a size cap; no redirects followed."""
-    started = time.monotonic()
     try:
-        with requests.request(
-            method, url, timeout=(min(2.0, deadline), deadline), stream=True, allow_redirects=False, **kwargs
-        ) as resp:
-            body = bytearray()
-            for chunk in resp.iter_content(8192):
-                body.extend(chunk)
-                if len(body) > MAX_BYTES:
-                    raise RegistrationFailed(f"{what} was too large.", code="platform_answer_too_large")
-                if time.monotonic() - started > deadline:
-                    raise requests.Timeout
-            return resp.status_code, bytes(body)
-    except requests.Timeout:
-        raise RegistrationFailed(
-            f"{what} did not come within {deadline:g} seconds. Try the registration again from Sakai.",
-            code="platform_timeout",
-        ) from None
-    except requests.RequestException:
-        raise RegistrationFailed(
-            f"The tool could not reach your platform for {what.lower()}. Check that the tool's server can "
-            "connect to it, then try again from Sakai.",
-            code="platform_unreachable",
-        ) from None
+        resp = fetch_limited(url, method, deadline=deadline, max_bytes=MAX_BYTES, **kwargs)
+    except FetchError as exc:
+        raise fetch_failed(f"{what}_{exc.reason}") from None
+    return resp.status, resp.body
+
+
+def fetch_failed(reason: str) -> RegistrationFailed:
+    """Every failure to get a usable answer reads the same to the person registering (a wrong path,
+    a closed port and a page that is not a configuration must not be told apart: that would make an
+    invitation a probe of the tool's network); the reason goes to the log."""
+    exc = RegistrationFailed(FETCH_FAILED, code="platform_fetch_failed")
+    exc.reason = reason
+    return exc
 
 
 def _json_object(body: bytes, what: str) -> dict[str, Any]:
@@ -86,7 +85,7 @@ def _json_object(body: bytes, what: str) -> dict[str, Any]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise RegistrationFailed(f"{what} is not a JSON object.", code="platform_bad_json")
+        raise fetch_failed(f"{what}_bad_json")
     return data
 
 
@@ -103,35 +102,51 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def fetch_configuration(config_url: str, deadline: float = HTTP_DEADLINE) -> PlatformConfiguration:
+def check_address(url: str, *, allow_loopback_http: bool) -> None:
+    """The tool only talks to platforms at a public https address.
+
+    Plain http to a loopback address is allowed in demo and test mode only (a Sakai on the same
+    machine). Otherwise the host must resolve to public addresses only (not private, loopback,
+    link-local, reserved...), so an invitation cannot be used to reach the tool's own network.
+    """
+    parts = urlsplit(url)
+    if allow_loopback_http and _is_loopback(url):
+        return
+    if parts.scheme != "https":
+        # Over plain http anyone on the path could swap in their own issuer and key set.
+        raise RegistrationFailed(NOT_PUBLIC_HTTPS, code="configuration_not_https")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        raise fetch_failed("dns") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            raise fetch_failed("not_public_address")
+
+
+def fetch_configuration(
+    config_url: str, deadline: float = HTTP_DEADLINE, *, allow_loopback_http: bool = False
+) -> PlatformConfiguration:
     """GET the platform's openid-configuration and check what the registration relies on."""
     if not is_http_url(config_url):
         raise RegistrationFailed(
             "The openid_configuration address Sakai sent is not an http(s) URL.", code="bad_configuration_url"
         )
-    if urlsplit(config_url).scheme != "https" and not _is_loopback(config_url):
-        # Over plain http anyone on the path could swap in their own issuer and key set.
-        raise RegistrationFailed(
-            "The platform's configuration must be fetched over https; ask your Sakai administrator to use "
-            "Sakai's https address.",
-            code="configuration_not_https",
-        )
-    what = "Your platform's configuration (openid_configuration)"
-    status, body = _call("GET", config_url, deadline, what, headers={"Accept": "application/json"})
+    check_address(config_url, allow_loopback_http=allow_loopback_http)
+    status, body = _call("GET", config_url, deadline, "configuration", headers={"Accept": "application/json"})
     if status != 200:
-        raise RegistrationFailed(f"{what} answered HTTP {status}.", code="platform_http_error")
-    data = _json_object(body, what)
-    missing = [name for name in REQUIRED_FIELDS if not is_http_url(data.get(name))]
-    if missing:
-        raise RegistrationFailed(
-            f"{what} lacks {', '.join(missing)} (each must be an http(s) URL).", code="platform_config_incomplete"
-        )
+        raise fetch_failed(f"configuration_http_{status}")
+    data = _json_object(body, "configuration")
+    if [name for name in REQUIRED_FIELDS if not is_http_url(data.get(name))]:
+        raise fetch_failed("configuration_incomplete")
     if urlsplit(data["issuer"]).hostname != urlsplit(config_url).hostname:
-        raise RegistrationFailed(
-            f"The platform's issuer {data['issuer']} is not on the host that served its configuration "
-            f"({urlsplit(config_url).hostname}); the registration was stopped.",
-            code="issuer_host_mismatch",
-        )
+        raise fetch_failed("issuer_host_mismatch")
+    endpoint = data["registration_endpoint"]
+    if urlsplit(endpoint).hostname != urlsplit(data["issuer"]).hostname:
+        raise fetch_failed("registration_endpoint_not_on_issuer_host")
+    if urlsplit(endpoint).scheme != "https" and not (allow_loopback_http and _is_loopback(endpoint)):
+        raise fetch_failed("registration_endpoint_not_https")
     platform = data.get(PLATFORM_CONFIGURATION)
     product = platform.get("product_family_code", "") if isinstance(platform, dict) else ""
     return PlatformConfiguration(
@@ -139,7 +154,7 @@ def fetch_configuration(config_url: str, deadline: float = HTTP_DEADLINE) -> Pla
         authorization_endpoint=data["authorization_endpoint"],
         token_endpoint=data["token_endpoint"],
         jwks_uri=data["jwks_uri"],
-        registration_endpoint=data["registration_endpoint"],
+        registration_endpoint=endpoint,
         product=str(product),
     )
 
@@ -184,9 +199,8 @@ def register(
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if registration_token:
         headers["Authorization"] = f"Bearer {registration_token}"
-    what = "Your platform's answer to the registration"
     status, body = _call(
-        "POST", config.registration_endpoint, deadline, what, data=json.dumps(payload), headers=headers
+        "POST", config.registration_endpoint, deadline, "registration", data=json.dumps(payload), headers=headers
     )
     if status in (401, 403):
         raise RegistrationFailed(
@@ -195,13 +209,13 @@ def register(
             code="platform_refused",
         )
     if status not in (200, 201):
-        raise RegistrationFailed(f"Your platform refused the registration (HTTP {status}).", code="platform_refused")
-    data = _json_object(body, what)
+        raise fetch_failed(f"registration_http_{status}")
+    data = _json_object(body, "registration")
     client_id = data.get("client_id")
     tool_config = data.get(TOOL_CONFIGURATION)
     deployment_id = tool_config.get("deployment_id") if isinstance(tool_config, dict) else None
     if not isinstance(client_id, str) or not client_id.strip():
-        raise RegistrationFailed(f"{what} has no client_id.", code="platform_no_client_id")
+        raise fetch_failed("registration_no_client_id")
     if not isinstance(deployment_id, str | int) or isinstance(deployment_id, bool) or not str(deployment_id).strip():
-        raise RegistrationFailed(f"{what} has no deployment_id.", code="platform_no_deployment_id")
+        raise fetch_failed("registration_no_deployment_id")
     return Registered(client_id=client_id.strip(), deployment_id=str(deployment_id).strip())

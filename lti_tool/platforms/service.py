@@ -15,9 +15,10 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit as audit_trail
 from ..config import ToolSettings
 from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..extensions import db
@@ -28,6 +29,9 @@ from ..rooms.service import Availability, guest_access_availability
 CONFIG = "config.json"
 DATABASE = "database"
 INVITE_TTL = timedelta(hours=24)
+# An invitation survives two failed registrations (a typo, a Sakai restarting); the third spends it.
+MAX_FAILED_REGISTRATIONS = 3
+INVITE_ACTOR = "registration-invite:"  # + the invitation's hash: failed attempts are counted in the audit
 SAKAI_PATHS = {
     "auth_login_url": "/imsoidc/lti13/oidc_auth",
     "auth_token_url": "/imsblis/lti13/token/{tool_id}",
@@ -287,7 +291,8 @@ def check_invite(code: str | None, now: datetime) -> None:
 
 
 def consume_invite(code: str, now: datetime) -> None:
-    # One statement decides: of two registrations racing with one code, exactly one updates the row.
+    """Take the invitation for one registration attempt (the caller commits before contacting the
+    platform). One statement decides: of two registrations racing with one code, exactly one wins."""
     used = db.session.execute(
         update(RegistrationInvite)
         .where(
@@ -302,11 +307,35 @@ def consume_invite(code: str, now: datetime) -> None:
         raise Forbidden("This registration link was already used.", code="invite_used")
 
 
+def give_back_invite(code: str, taken_at: datetime, reason: str, now: datetime) -> bool:
+    """After a failed attempt, the invitation is usable again — until its `MAX_FAILED_REGISTRATIONS`th
+    failure, which spends it for good (so one invitation cannot probe addresses without end).
+
+    Only the attempt that took the invitation (`used_at` is still its `taken_at`) may give it back.
+    Returns True if it was given back."""
+    actor = INVITE_ACTOR + hash_code(code)
+    audit("registration.failed", actor, {"reason": reason[:64]}, now=now)
+    if _failures(hash_code(code)) >= MAX_FAILED_REGISTRATIONS:
+        return False
+    return bool(
+        db.session.execute(
+            update(RegistrationInvite)
+            .where(RegistrationInvite.code_hash == hash_code(code), RegistrationInvite.used_at == taken_at)
+            .values(used_at=None)
+        ).rowcount
+    )
+
+
 def _refuse_unless_usable(row: RegistrationInvite | None, now: datetime) -> None:
     ask = " Ask the tool's administrator for a new one ('lti-tool platform invite')."
     if row is None:
         raise Forbidden("This registration link is not valid." + ask, code="invite_unknown")
     if row.used_at is not None:
+        if _failures(row.code_hash) >= MAX_FAILED_REGISTRATIONS:
+            raise Forbidden(
+                f"This registration link was spent by {MAX_FAILED_REGISTRATIONS} failed registrations." + ask,
+                code="invite_spent",
+            )
         raise Forbidden("This registration link was already used; each link works once." + ask, code="invite_used")
     if row.expires_at <= now:
         when = row.expires_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -317,7 +346,13 @@ def _refuse_unless_usable(row: RegistrationInvite | None, now: datetime) -> None
 
 
 def audit(action: str, actor: str, detail: dict[str, Any], *, now: datetime, actor_name: str | None = None) -> None:
-    """Who changed what; never tokens, invitation codes or guests' personal data."""
-    db.session.add(
-        AuditEvent(room_id=None, actor=actor[:255], actor_name=actor_name, action=action, detail=detail, created_at=now)
+    """Who changed what (lti_tool/audit.py); never tokens, invitation codes or guests' personal data."""
+    audit_trail.record(action, actor=actor, actor_name=actor_name, detail=detail, now=now)
+
+
+def _failures(code_hash: str) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "registration.failed", AuditEvent.actor == INVITE_ACTOR + code_hash)
     )

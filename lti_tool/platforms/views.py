@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, current_app, g, render_template, request, url_for
 
 from ..clock import utcnow
-from ..errors import Forbidden, ValidationError
+from ..database import writes_on_get
+from ..errors import DomainError, Forbidden, ValidationError
 from ..extensions import db
 from ..lti.context import TOKEN_FIELD, LaunchContext, issue_token, require_launch
 from ..lti.registry import origin
@@ -15,6 +18,7 @@ from . import admin, deep_linking, registration, service
 from .deep_linking import KINDS
 from .info import ToolUrls
 
+log = logging.getLogger(__name__)
 bp = Blueprint("platforms", __name__)
 bp.before_request(frame_ancestors_for_platforms)
 
@@ -28,6 +32,7 @@ def settings():
 
 
 @bp.get("/lti/register")
+@writes_on_get  # takes (and may give back) the invitation; each transaction is short
 def register():
     """Sakai opens the URL the admin pasted (with our `invite`) and appends its own two parameters."""
     config_url = request.args.get("openid_configuration", "")
@@ -42,29 +47,39 @@ def register():
             "with the details the tool needs.",
             code="no_openid_configuration",
         )
-    db.session.commit()  # end the read: no transaction stays open while the platform answers
-    deadline = current_app.config.get("REGISTRATION_HTTP_DEADLINE", registration.HTTP_DEADLINE)
-    platform_config = registration.fetch_configuration(config_url, deadline)
-    # The invitation is spent in the same transaction that stores the platform: if the platform
-    # refuses or times out below, the rollback gives the admin their invitation back.
-    now = utcnow()
-    service.consume_invite(code, now)
-    payload = registration.tool_registration(ToolUrls.of(runtime()), settings().title)
-    registered = registration.register(
-        platform_config, payload, request.args.get("registration_token"), deadline=deadline
-    )
-    row = service.add_platform(
-        settings(),
-        issuer=platform_config.issuer,
-        client_id=registered.client_id,
-        deployment_ids=[registered.deployment_id],
-        auth_login_url=platform_config.authorization_endpoint,
-        auth_token_url=platform_config.token_endpoint,
-        key_set_url=platform_config.jwks_uri,
-        actor="dynamic-registration",
-        now=now,
-    )
+    # The invitation is taken (and committed) before the platform is contacted, so no write lock is
+    # held while it answers and two registrations cannot both use it; a failure gives it back below.
+    taken_at = utcnow()
+    service.consume_invite(code, taken_at)
     db.session.commit()
+    deadline = current_app.config.get("REGISTRATION_HTTP_DEADLINE", registration.HTTP_DEADLINE)
+    try:
+        platform_config = registration.fetch_configuration(
+            config_url, deadline, allow_loopback_http=settings().demo or current_app.testing
+        )
+        payload = registration.tool_registration(ToolUrls.of(runtime()), settings().title)
+        registered = registration.register(
+            platform_config, payload, request.args.get("registration_token"), deadline=deadline
+        )
+        row = service.add_platform(
+            settings(),
+            issuer=platform_config.issuer,
+            client_id=registered.client_id,
+            deployment_ids=[registered.deployment_id],
+            auth_login_url=platform_config.authorization_endpoint,
+            auth_token_url=platform_config.token_endpoint,
+            key_set_url=platform_config.jwks_uri,
+            actor="dynamic-registration",
+            now=utcnow(),
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        reason = getattr(exc, "reason", "") or exc.code
+        log.warning("dynamic registration failed", extra={"reason": reason})
+        service.give_back_invite(code, taken_at, reason, utcnow())
+        db.session.commit()
+        raise
     return render_template(
         "platforms/registered.html",
         platform=row,

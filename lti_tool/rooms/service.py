@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..lti import claims
 from ..models import Room
@@ -16,6 +18,8 @@ ROOM_KINDS = ("room", "mediagallery")
 THEMING_MISSING = "Guest access requires the Theming module with 'mediapage' set to 'Yes'."
 INVITE_MISSING = "Guest access requires the Invitetomedia module."
 GALLERY = "Guest access is not supported for media gallery rooms."
+OTHER_ROOM = "You can only manage guest access for the room you opened from Sakai."
+ROOM_GONE = "This room is no longer available."
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,37 @@ def guest_access_availability(room: Room, modules: dict[str, dict[str, Any]]) ->
     if not theming.get("enabled") or theming.get("mediapage") != "Yes":
         missing.append(THEMING_MISSING)
     return Availability(False, " ".join(missing)) if missing else Availability(True)
+
+
+def availability(room: Room) -> Availability:
+    """Whether guest access is available in this room, with the modules its Sakai sent."""
+    modules = current_app.extensions["lti_tool"].modules_for(room.issuer, room.client_id)
+    return guest_access_availability(room, modules)
+
+
+def managed_room(room_id: str, launch: Any, *, gated: bool = True) -> Room:
+    """The one guard of every guest-access management route: the launch's own room, not deleted, and
+    (unless `gated=False`, used only to erase a guest's personal data) guest access available there."""
+    if launch.room_id != room_id:
+        raise Forbidden(OTHER_ROOM, code="other_room")
+    room = db.session.get(Room, room_id)
+    if room is None or room.deleted_at is not None:
+        raise NotFound(ROOM_GONE, code="room_not_found")
+    if gated:
+        state = availability(room)
+        if not state.available:
+            raise Forbidden(state.reason, code="guest_access_unavailable")
+    return room
+
+
+def bump_version(room_id: str, *, require_enabled: bool = False) -> bool:
+    """`version + 1` for polling clients (their ETag) after any change to the room's guest access or
+    guests; with `require_enabled`, only while guest access is on (checked in the same statement)."""
+    query = update(Room).where(Room.id == room_id).values(version=Room.version + 1)
+    if require_enabled:
+        query = query.where(Room.guest_access_enabled.is_(True))
+    result = db.session.execute(query.execution_options(synchronize_session=False))
+    room = db.session.identity_map.get(db.session.identity_key(Room, room_id))
+    if room is not None:
+        db.session.expire(room, ["version", "updated_at", "guest_access_enabled"])
+    return result.rowcount == 1

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 
 from ..extensions import db
 from ..links.service import guest_group
 from ..lti.context import TOKEN_FIELD, TOKEN_HEADER, LaunchContext, issue_token
 from ..models import Room
-from .service import guest_access_availability
+from .service import availability
 
 
 def _guest_group_name(room: Room, ctx: LaunchContext) -> str | None:
@@ -19,8 +19,7 @@ def _guest_group_name(room: Room, ctx: LaunchContext) -> str | None:
 
 def media_page(ctx: LaunchContext):
     room = db.session.get(Room, ctx.room_id)
-    runtime = current_app.extensions["lti_tool"]
-    availability = guest_access_availability(room, runtime.modules_for(room.issuer, room.client_id))
+    state = availability(room)
     return render_template(
         "rooms/media_page.html",
         room=room,
@@ -28,8 +27,8 @@ def media_page(ctx: LaunchContext):
         role=ctx.role.value,
         can_manage=ctx.role.can_manage,
         show_admin=ctx.is_admin,
-        show_manage_guest_access=ctx.role.can_manage and availability.available,
-        unavailable_reason=None if availability.available else availability.reason,
+        show_manage_guest_access=ctx.role.can_manage and state.available,
+        unavailable_reason=None if state.available else state.reason,
         guest_group_name=_guest_group_name(room, ctx),
         launch_token=issue_token(ctx.launch_id),
         token_header=TOKEN_HEADER,

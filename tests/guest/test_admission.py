@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lti_tool.extensions import db
 from lti_tool.guest import service
 from lti_tool.models import AuditEvent, Guest, Room
+from tests import sakai
 from tests.conftest import do_launch
 from tests.guest.conftest import add_link, join, launch_other_room
 
@@ -186,3 +187,31 @@ def test_admission_survives_a_restart(app, host, link, browser, make_app):
 def test_unused_link_tokens_do_not_make_waiting_entries(app, host):
     add_link(app, host.room_id)
     assert waiting(app, host) == []
+
+
+def test_admission_api_refuses_where_guest_access_is_unavailable(app, host, link, browser, platform):
+    """Same guard as the links API: a later launch makes the room a media gallery → every admission
+    route answers 403; only erasing a guest's record stays possible."""
+    join(browser(), link)
+    [entry] = waiting(app, host)
+    gallery = do_launch(
+        app.test_client(), platform, "Instructor", **{sakai.C + "custom": {"room_type": "mediagallery"}}
+    )
+    assert gallery.room_id == host.room_id
+    for method, path, kwargs in [
+        ("get", "/guests/waiting", {}),
+        ("post", f"/guests/{entry['id']}/admit", {}),
+        ("post", f"/guests/{entry['id']}/decline", {}),
+        ("post", "/guests/admit-all", {}),
+        ("patch", "/admission", {"json": {"required": False}}),
+    ]:
+        response = act(app, gallery, path, method, **kwargs)
+        assert response.status_code == 403, (path, response.get_json())
+        assert response.get_json()["code"] == "guest_access_unavailable"
+    with app.app_context():
+        assert db.session.get(Guest, entry["id"]).status == service.WAITING
+
+    response = act(app, gallery, f"/guests/{entry['id']}", "delete")
+    assert response.status_code == 204
+    with app.app_context():
+        assert db.session.get(Guest, entry["id"]) is None

@@ -37,8 +37,8 @@ def storm(app, platform, *, joins: int, limit: int) -> tuple[Counter, int, int]:
     token = add_link(app, host.room_id, max_clicks=limit)
     server = Server(app)
     try:
-        page = requests.get(f"{server.url}/g/{token}", timeout=10).text
-        form_token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+        opened = requests.get(f"{server.url}/g/{token}", timeout=10)
+        form_token = re.search(r'name="form_token" value="([^"]+)"', opened.text).group(1)
         barrier = threading.Barrier(joins)
         statuses: list[int] = []
 
@@ -46,7 +46,9 @@ def storm(app, platform, *, joins: int, limit: int) -> tuple[Counter, int, int]:
             data = {"name": f"Guest {i}", "email": f"guest{i}@example.org", "form_token": form_token}
             barrier.wait()
             try:
-                response = requests.post(f"{server.url}/g/{token}", data=data, allow_redirects=False, timeout=60)
+                response = requests.post(
+                    f"{server.url}/g/{token}", data=data, cookies=opened.cookies, allow_redirects=False, timeout=60
+                )
                 statuses.append(response.status_code)
             except requests.RequestException:
                 statuses.append(-1)

@@ -109,3 +109,39 @@ def test_the_last_click_goes_to_one_guest_the_next_sees_the_link_page(app, host,
     assert late.status_code == 404
     assert "This link is no longer valid" in late.get_data(as_text=True)
     assert used_clicks(app, token) == 1
+
+
+def test_the_form_token_is_bound_to_the_browser_that_opened_the_page(app, host, browser):
+    """Cross-site join (login CSRF): a token fetched by someone else, posted from the victim's browser
+    (whose SameSite=Lax form cookie a cross-site post would not even carry), uses no click and keeps
+    the victim's own guest session."""
+    token = add_link(app, host.room_id)
+    set_room(app, host.room_id, admission_required=False)
+    victim = browser()
+    assert join(victim, token, name="Victim", email="victim@example.org").status_code == 303
+    before = victim.get_cookie("guest_session").value
+    clicks = used_clicks(app, token)
+
+    attacker = browser()
+    stolen = form_token(attacker.get(f"/g/{token}").get_data(as_text=True))
+    forged = {"name": "Attacker Chosen", "email": "evil@example.org", "form_token": stolen}
+    response = victim.post(f"/g/{token}", data=forged)
+    assert response.status_code == 400
+    assert "Please check your details and join again" in response.get_data(as_text=True)
+    # Nor without any form cookie (what a cross-site post from a SameSite=Lax browser looks like).
+    assert browser().post(f"/g/{token}", data=forged).status_code == 400
+    assert victim.get_cookie("guest_session").value == before
+    assert used_clicks(app, token) == clicks
+
+
+def test_a_post_that_the_browser_marks_cross_site_is_refused(app, link, browser):
+    guest = browser()
+    page = guest.get(f"/g/{link}")
+    cookie = page.headers["Set-Cookie"]
+    assert cookie.startswith("guest_form=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    data = {"name": "Ada", "email": "ada@example.org", "form_token": form_token(page.get_data(as_text=True))}
+    refused = guest.post(f"/g/{link}", data=data, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 400
+    assert used_clicks(app, link) == 0
+    joined = guest.post(f"/g/{link}", data=data, headers={"Sec-Fetch-Site": "same-origin"})
+    assert joined.status_code == 303

@@ -73,3 +73,17 @@ def test_access_log_paths_hide_link_tokens():
     assert redact("/g/room/r1") == "/g/room/r1"
     assert redact("/g/api/status") == "/g/api/status"
     assert redact("/lti/launch") == "/lti/launch"
+
+
+def test_access_log_hides_secret_query_values():
+    from lti_tool.guest.accesslog import redact
+
+    line = "/lti/register?invite=SECRET1&openid_configuration=https%3A%2F%2Fsakai&registration_token=SECRET2 HTTP/1.1"
+    assert (
+        redact(line) == "/lti/register?invite=…&openid_configuration=https%3A%2F%2Fsakai&registration_token=… HTTP/1.1"
+    )
+    assert redact("id_token=SECRET3&state=SECRET4") == "id_token=…&state=…"  # the query-string atom
+    assert redact("/lti/login?iss=x&login_hint=SECRET5&lti_message_hint=SECRET6") == (
+        "/lti/login?iss=x&login_hint=…&lti_message_hint=…"
+    )
+    assert redact("/lti/x?statement=keep&mystate=keep") == "/lti/x?statement=keep&mystate=keep"

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lti_tool.errors import ValidationError
 from lti_tool.extensions import db
 from lti_tool.links import service
 from lti_tool.models import AuditEvent, GuestGroup, GuestLink, Room
@@ -133,6 +134,35 @@ def test_bad_input_is_refused_beside_the_field_and_nothing_saved(app, manager_ap
     assert response.get_json() == {"error": message, "code": "invalid", "field": field}
     assert rows(app, GuestLink) == []
     assert room_version(app, manager_api.room_id) == version
+
+
+def test_a_lone_surrogate_in_a_link_name_is_a_400_not_a_500(app, manager_api, client):
+    enable(manager_api)
+    response = client.post(
+        f"/api/rooms/{manager_api.room_id}/links",
+        data='{"name": "ab\\ud800"}',
+        content_type="application/json",
+        headers=manager_api.headers,
+    )
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "name"
+    assert rows(app, GuestLink) == []
+
+
+def test_link_names_and_guest_names_follow_one_rule():
+    from lti_tool.guest.validation import clean_name as guest_name
+
+    for name in [
+        "Kurs \u0641\u0627\u0631\u0633\u06cc\u200c\u0647\u0627",
+        "\U0001f469\u200d\U0001f52c Lab",
+        "Nguy\u00ea\u0303n",
+    ]:
+        assert service.parse_link_input(name, None, None).name == guest_name(name)
+    for name in ["zero\u200bwidth", "ab\ud800", "evil\u202etxt", "bom\ufeff"]:
+        with pytest.raises(ValidationError):
+            service.parse_link_input(name, None, None)
+        with pytest.raises(ValueError):
+            guest_name(name)
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[1, 2]", b'"name"'], ids=["empty", "garbage", "array", "string"])

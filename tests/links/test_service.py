@@ -61,6 +61,12 @@ def test_name_is_trimmed_and_kept(raw, clean):
         ("c\x851", service.NAME_CONTROL),
         ("evil\u202etxt.exe", service.NAME_CONTROL),
         ("line\u2028sep", service.NAME_CONTROL),
+        # The same rule as a guest's name (lti_tool/text.py): format characters and lone surrogates too.
+        ("ab\ud800", service.NAME_CONTROL),
+        ("zero\u200bwidth", service.NAME_CONTROL),
+        ("bom\ufeff", service.NAME_CONTROL),
+        ("mark\u200eleft", service.NAME_CONTROL),
+        ("a" + "\u0301" * 10, service.NAME_MARKS),
     ],
 )
 def test_bad_names_are_refused_on_the_name_field(raw, message):

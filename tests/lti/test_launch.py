@@ -468,3 +468,38 @@ def test_roles_claim_that_is_not_a_list(client, platform, claim, shown):
     response = post_launch(client, platform, **{C + "roles": claim})
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert role_shown(response.get_data(as_text=True)) == shown
+
+
+def _b64_json(value) -> str:
+    import base64
+    import json
+
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+_RS = {"alg": "RS256", "kid": "1"}
+MALFORMED_TOKENS = {
+    "header_string": lambda iss, aud: f"{_b64_json('x')}.{_b64_json({'iss': iss, 'aud': aud})}.c2ln",
+    "header_list": lambda iss, aud: f"{_b64_json([1])}.{_b64_json({'iss': iss, 'aud': aud})}.c2ln",
+    "body_list": lambda iss, aud: f"{_b64_json(_RS)}.{_b64_json([iss])}.c2ln",
+    "body_string": lambda iss, aud: f"{_b64_json(_RS)}.{_b64_json('s')}.c2ln",
+    "iss_list": lambda iss, aud: f"{_b64_json(_RS)}.{_b64_json({'iss': [iss], 'aud': aud})}.c2ln",
+    "iss_missing": lambda iss, aud: f"{_b64_json(_RS)}.{_b64_json({'aud': aud})}.c2ln",
+    "aud_dict": lambda iss, aud: f"{_b64_json(_RS)}.{_b64_json({'iss': iss, 'aud': {'a': 1}})}.c2ln",
+    "aud_list_of_list": lambda iss, aud: f"{_b64_json(_RS)}.{_b64_json({'iss': iss, 'aud': [[aud]]})}.c2ln",
+    "azp_list": lambda iss, aud: f"{_b64_json(_RS)}.{_b64_json({'iss': iss, 'aud': [aud, 'x'], 'azp': [aud]})}.c2ln",
+    "kid_int": lambda iss, aud: f"{_b64_json({'alg': 'RS256', 'kid': 1})}.{_b64_json({'iss': iss, 'aud': aud})}.c2ln",
+    "not_b64": lambda iss, aud: "%%%.%%%.%%%",
+    "two_parts": lambda iss, aud: "a.b",
+    "bad_utf8": lambda iss, aud: _b64_json(b"\xff\xfe") + "." + _b64_json(b"\xff") + ".c2ln",
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_TOKENS))
+def test_malformed_id_tokens_are_refused_before_any_lookup(client, platform, name):
+    """The reviewer's fuzz cases: every one is a 400 (an `iss` list used to be a 500)."""
+    token = MALFORMED_TOKENS[name](platform.issuer, platform.client_id)
+    response = client.post("/lti/launch", data={"id_token": token, "state": "x"})
+    assert response.status_code == 400, (name, response.get_data(as_text=True)[:300])
+    assert "Traceback" not in response.get_data(as_text=True)

@@ -4,6 +4,7 @@ GET  /imsblis/lti13/well_known?key=7   → the openid-configuration
 POST /imsblis/lti13/registration_endpoint/7 (Bearer token) → the stored registration with client_id
 
 `mode`: ok | config_bad_json | config_404 | config_wrong_issuer | refuse_401 | register_bad_json | hang
+| hang_register (the POST waits for `release`)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class FakeSakaiRegistration:
         self.received: list[dict[str, Any]] = []
         self.hits = 0
         self.release = threading.Event()
+        self.in_post = threading.Event()
         # Set to a Barrier to hold configuration fetches until that many registrations are in flight.
         self.gate: threading.Barrier | None = None
         server = self
@@ -44,6 +46,9 @@ class FakeSakaiRegistration:
                 server.hits += 1
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.received.append({"authorization": self.headers.get("Authorization"), "body": body})
+                if server.mode == "hang_register":
+                    server.in_post.set()
+                    server.release.wait(30)
                 if server.mode == "refuse_401" or self.headers.get("Authorization") != f"Bearer {REGISTRATION_TOKEN}":
                     return self._send(401, b'{"error": "invalid registration token"}')
                 if server.mode == "register_bad_json":

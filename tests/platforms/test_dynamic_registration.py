@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import sqlite3
 import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -12,6 +14,8 @@ from sqlalchemy import func, select
 
 from lti_tool.extensions import db
 from lti_tool.models import Platform, RegistrationInvite
+from lti_tool.platforms import registration, service
+from lti_tool.platforms.registration import FETCH_FAILED
 from tests.platforms.fake_registration import CLIENT_ID, REGISTRATION_TOKEN, FakeSakaiRegistration
 from tests.sakai import TOOL_BASE
 
@@ -29,6 +33,7 @@ def sakai(sakai_server):
     sakai_server.received.clear()
     sakai_server.hits = 0
     sakai_server.release.clear()
+    sakai_server.in_post.clear()
     sakai_server.gate = None
     yield sakai_server
     sakai_server.release.set()
@@ -133,22 +138,24 @@ def test_missing_or_unknown_invitation_is_refused(reg_app, sakai, code, message)
 
 
 @pytest.mark.parametrize(
-    ("mode", "message"),
+    ("mode", "reason"),
     [
-        ("config_bad_json", "configuration (openid_configuration) is not a JSON object"),
-        ("config_404", "configuration (openid_configuration) answered HTTP 404"),
-        ("config_wrong_issuer", "is not on the host that served its configuration"),
-        ("refuse_401", "refused the registration (HTTP 401)"),
-        ("register_bad_json", "answer to the registration is not a JSON object"),
-        ("hang", "did not come within 0.5 seconds"),
+        ("config_bad_json", "configuration_bad_json"),
+        ("config_404", "configuration_http_404"),
+        ("config_wrong_issuer", "issuer_host_mismatch"),
+        ("register_bad_json", "registration_bad_json"),
+        ("hang", "configuration_timeout"),
     ],
 )
-def test_platform_failures_are_explained_and_store_nothing(reg_app, sakai, mode, message):
+def test_platform_failures_read_the_same_store_nothing_and_log_the_reason(reg_app, sakai, caplog, mode, reason):
+    """One text for every failed fetch: a 404, a page that is not a configuration and a closed port must
+    not be told apart by whoever holds an invitation (they would probe the tool's network with it)."""
     sakai.mode = mode
     code = invite(reg_app)
     response = open_from_sakai(reg_app, sakai, code)
     assert response.status_code == 502
-    assert message in re.sub(r"\s+", " ", response.get_data(as_text=True).replace("&#39;", "'"))
+    assert FETCH_FAILED in re.sub(r"\s+", " ", response.get_data(as_text=True).replace("&#39;", "'"))
+    assert [r.reason for r in caplog.records if r.getMessage() == "dynamic registration failed"] == [reason]
     assert platforms(reg_app) == []
     with reg_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(RegistrationInvite).where(
@@ -156,6 +163,66 @@ def test_platform_failures_are_explained_and_store_nothing(reg_app, sakai, mode,
     sakai.release.set()
     sakai.mode = "ok"
     assert open_from_sakai(reg_app, sakai, code).status_code == 200
+
+
+def test_a_closed_port_reads_like_any_other_failure(reg_app, sakai):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    response = reg_app.test_client().get(
+        "/lti/register",
+        query_string={"invite": invite(reg_app), "openid_configuration": f"http://127.0.0.1:{port}/x"},
+    )
+    assert response.status_code == 502
+    assert FETCH_FAILED in re.sub(r"\s+", " ", response.get_data(as_text=True).replace("&#39;", "'"))
+
+
+def test_a_refused_registration_token_is_explained(reg_app, sakai):
+    sakai.mode = "refuse_401"
+    response = open_from_sakai(reg_app, sakai, invite(reg_app))
+    assert response.status_code == 502
+    assert "refused the registration (HTTP 401)" in response.get_data(as_text=True)
+
+
+def test_an_invitation_is_spent_by_its_third_failed_registration(reg_app, sakai):
+    sakai.mode = "config_404"
+    code = invite(reg_app)
+    for _ in range(service.MAX_FAILED_REGISTRATIONS):
+        assert open_from_sakai(reg_app, sakai, code).status_code == 502
+    hits = sakai.hits
+    sakai.mode = "ok"
+    response = open_from_sakai(reg_app, sakai, code)
+    assert response.status_code == 403
+    assert "spent by 3 failed registrations" in response.get_data(as_text=True)
+    assert sakai.hits == hits, "a spent invitation reaches no platform"
+    assert platforms(reg_app) == []
+
+
+def test_no_database_write_lock_is_held_while_the_platform_answers(reg_app, sakai):
+    """SQLite: another worker can write while the registration POST is in flight; meanwhile the
+    invitation is taken, so a second registration with it is refused at once."""
+    sakai.mode = "hang_register"
+    code = invite(reg_app)
+    reg_app.config["REGISTRATION_HTTP_DEADLINE"] = 10
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(open_from_sakai(reg_app, sakai, code).status_code))
+    thread.start()
+    try:
+        assert sakai.in_post.wait(10)
+        with reg_app.app_context():
+            path = db.engine.url.database
+        other = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # 'database is locked' before the fix
+        other.execute("ROLLBACK")
+        other.close()
+        second = open_from_sakai(reg_app, sakai, code)
+        assert second.status_code == 403 and "already used" in second.get_data(as_text=True)
+    finally:
+        sakai.release.set()
+        thread.join(20)
+    assert result == [200]
+    assert len(platforms(reg_app)) == 1
 
 
 def test_registered_platform_is_listed_by_the_cli(reg_app, sakai):
@@ -175,8 +242,7 @@ def test_only_the_hash_of_the_invitation_is_stored(reg_app):
 def test_two_registrations_racing_with_one_invitation_register_once(make_app, sakai, database):
     app = make_app(database=database, REGISTRATION_HTTP_DEADLINE=5)
     code = invite(app)
-    # Both requests pass the invitation check and fetch the configuration before either spends it.
-    sakai.gate = threading.Barrier(2)
+    # Both pass the read-only invitation check; one statement decides which takes the invitation.
     statuses: list[int] = []
 
     def register() -> None:
@@ -204,3 +270,58 @@ def test_configuration_over_plain_http_is_refused_unless_loopback(reg_app, sakai
     assert response.status_code == 502
     assert "must be fetched over https" in response.get_data(as_text=True)
     assert platforms(reg_app) == []
+
+
+def test_outside_demo_and_test_mode_only_public_https_platforms_are_contacted(make_app, sakai):
+    app = make_app(TESTING=False)
+    plain_http = sakai.configuration_url
+    for url, message in [
+        (plain_http, "must be fetched over https"),
+        (plain_http.replace("http://", "https://"), FETCH_FAILED),  # a loopback address
+    ]:
+        response = app.test_client().get(
+            "/lti/register", query_string={"openid_configuration": url, "invite": invite(app)}
+        )
+        assert response.status_code == 502, url
+        assert message in response.get_data(as_text=True).replace("&#39;", "'")
+    assert sakai.hits == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/x",
+        "https://localhost/x",
+        "https://10.1.2.3/x",
+        "https://192.168.0.1/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/x",
+        "https://[fd00::1]/x",
+        "https://0.0.0.0/x",
+    ],
+)
+def test_private_loopback_and_link_local_addresses_are_refused(url):
+    with pytest.raises(registration.RegistrationFailed) as caught:
+        registration.check_address(url, allow_loopback_http=False)
+    assert caught.value.message == FETCH_FAILED
+    assert caught.value.reason == "not_public_address"
+
+
+def test_plain_http_to_loopback_only_in_demo_or_test_mode():
+    registration.check_address("http://127.0.0.1:8080/x", allow_loopback_http=True)
+    with pytest.raises(registration.RegistrationFailed):
+        registration.check_address("http://127.0.0.1:8080/x", allow_loopback_http=False)
+    with pytest.raises(registration.RegistrationFailed):
+        registration.check_address("http://sakai.example.edu/x", allow_loopback_http=True)
+
+
+def test_the_registration_endpoint_must_be_on_the_issuers_host(reg_app, sakai, monkeypatch):
+    original = sakai.configuration
+
+    def elsewhere():
+        return {**original(), "registration_endpoint": "http://127.0.0.2:1/steal"}
+
+    monkeypatch.setattr(sakai, "configuration", elsewhere)
+    response = open_from_sakai(reg_app, sakai, invite(reg_app))
+    assert response.status_code == 502
+    assert sakai.received == []
