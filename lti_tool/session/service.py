@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, delete, func, select, update
 
+from ..audit import record as audit_record
 from ..clock import as_utc
 from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
-from ..models import AuditEvent, ChatMessage, Guest, GuestGroup, Presence, RaisedHand, Room, RoomSession
+from ..models import ChatMessage, Guest, GuestGroup, Presence, RaisedHand, Room, RoomSession
+from ..rooms.service import bump_version
 
 if TYPE_CHECKING:
     from ..guest.service import PublicRoom
@@ -62,17 +64,10 @@ class Actor:
             raise Forbidden("Only hosts and moderators of this room can do this.", code="not_moderator")
 
 
-def bump_version(room_id: str) -> None:
-    """`UPDATE room SET version = version + 1`: one statement, and on PostgreSQL a row lock that
-    queues concurrent changes of the same room (SQLite already holds its write lock)."""
-    db.session.execute(
-        update(Room).where(Room.id == room_id).values(version=Room.version + 1),
-        execution_options={"synchronize_session": False},
-    )
-
-
 def audit(room_id: str, actor: Actor, action: str, **detail: Any) -> None:
-    db.session.add(AuditEvent(room_id=room_id, actor=actor.key, actor_name=None, action=action, detail=detail))
+    # A guest's name is personal data: the trail keeps their id (in `actor.key`) only.
+    name = None if actor.role == "guest" else actor.name
+    audit_record(action, actor=actor.key, actor_name=name, room_id=room_id, detail=detail)
 
 
 # --- session life -------------------------------------------------------------------------------
