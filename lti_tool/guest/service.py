@@ -173,7 +173,11 @@ def join(link_id: str, name: str, email: str, session_hash: str, now: datetime) 
     )
     db.session.add(guest)
     db.session.flush()
-    bump_version(room_id)
+    # The click's check read the switch without locking the room: a switch-off may have committed
+    # since. The version bump locks the room row and re-reads the switch, so a join either commits
+    # before the switch-off or is refused (the caller rolls the click and the guest back).
+    if not bump_version(room_id, require_open=True):
+        return None
     return guest
 
 
@@ -325,14 +329,16 @@ def set_admission_required(room_id: str, required: bool) -> None:
     )
 
 
-def bump_version(room_id: str) -> None:
-    """Polling clients see a new ETag after any change to the room's guests."""
-    db.session.execute(
-        update(Room)
-        .where(Room.id == room_id)
-        .values(version=Room.version + 1)
-        .execution_options(synchronize_session=False)
-    )
+def bump_version(room_id: str, *, require_open: bool = False) -> bool:
+    """Polling clients see a new ETag after any change to the room's guests.
+
+    With `require_open`, only while guest access is on (one statement); returns whether it bumped.
+    """
+    stmt = update(Room).where(Room.id == room_id)
+    if require_open:
+        stmt = stmt.where(Room.guest_access_enabled.is_(True), Room.deleted_at.is_(None))
+    result = db.session.execute(stmt.values(version=Room.version + 1).execution_options(synchronize_session=False))
+    return result.rowcount == 1
 
 
 def audit(room_id: str, actor: str, actor_name: str | None, action: str, **detail: Any) -> None:
