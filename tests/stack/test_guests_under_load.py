@@ -111,6 +111,18 @@ def db_counts(database_url: str, token: str) -> tuple[int, int]:
     return used, guests
 
 
+def clicks_without_guests(database_url: str) -> list[tuple[str, int, int]]:
+    """Links whose used clicks differ from their guest rows: (link id, clicks, guests)."""
+    engine = create_engine(database_url)
+    guests = select(func.count()).select_from(Guest).where(Guest.link_id == GuestLink.id).scalar_subquery()
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(GuestLink.id, GuestLink.used_clicks, guests)).all()
+    finally:
+        engine.dispose()
+    return [tuple(row) for row in rows if row[1] != row[2]]
+
+
 def storm(base: str, token: str, joins: int) -> tuple[Counter, list[GuestBrowser]]:
     """`joins` guests open the page, then all submit at the same instant."""
     browsers = [GuestBrowser(base, token) for _ in range(joins)]
@@ -137,6 +149,7 @@ def test_concurrent_joins_get_exactly_the_clicks_of_the_link(stack, http, joins,
     assert db_counts(stack.database_url, token) == (limit, limit)
     waiting = host.api("GET", "/guests/waiting").json()["guests"]
     assert len(waiting) == limit
+    assert clicks_without_guests(stack.database_url) == []
 
 
 def test_twenty_concurrent_link_creations_make_exactly_three(stack, http):
