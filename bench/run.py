@@ -8,7 +8,13 @@ the same run on the same server configuration, so results are ratios that surviv
 `launch`: the full LTI launch cycle with cached platform keys — GET /lti/login → the platform signs
 the id_token (in the bench process, with the nonce the tool just issued) → POST /lti/launch → the
 media page. One launch = 2 HTTP requests + 1 RS256 signature on the client side.
-Joins and polls are added with the guest and session features (see docs/benchmarks.md).
+
+    python bench/run.py join                        # guest joins: entry page GET + form POST
+
+`join`: a guest opens a link's entry page (GET /g/<token>), keeps the page's cookies and form token,
+and submits name and email (POST /g/<token> → 303 to the waiting room). Every join is a new guest
+row and a used click on an unlimited link; the per-address rate limits are raised for the run (all
+clients are 127.0.0.1). The session poll has its own script: bench/session_poll.py.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -86,6 +93,31 @@ class LaunchCycle:
         return page.status == 200 and b'name="launch-token"' in page.body
 
 
+FORM_TOKEN = re.compile(rb'name="form_token" value="([^"]+)"')
+
+
+class JoinCycle:
+    """One guest: the entry page, then the form with its token and the page's cookies."""
+
+    def __init__(self, port: int, _platform=None):
+        self.port = port
+        self.path = f"/g/{_JOIN_TOKEN}"
+        self.n = 0
+
+    def __call__(self) -> bool:
+        page = _get("127.0.0.1", self.port, self.path)
+        match = FORM_TOKEN.search(page.body)
+        if page.status != 200 or not match:
+            return False
+        cookies = "; ".join(c.split(";", 1)[0] for c in page.msg.get_all("Set-Cookie") or [])
+        self.n += 1
+        tag = f"{os.getpid()}-{self.n}"
+        body = urlencode({"name": f"Bench guest {tag}", "email": f"g{tag}@bench.example", "form_token": match[1]})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **({"Cookie": cookies} if cookies else {})}
+        joined = _post("127.0.0.1", self.port, self.path, body.encode(), headers)
+        return joined.status == 303
+
+
 class BareRequest:
     def __init__(self, port: int, _platform=None):
         self.port = port
@@ -95,11 +127,12 @@ class BareRequest:
 
 
 _PLATFORM: sakai.SakaiPlatform | None = None  # inherited by the forked clients (keys do not pickle)
+_JOIN_TOKEN: str | None = None  # the link the join clients use, set before they fork
 
 
 def _client(args) -> tuple[list[float], int, float]:
     kind, port, seconds = args
-    action = {"launch": LaunchCycle, "bare": BareRequest}[kind](port, _PLATFORM)
+    action = {"launch": LaunchCycle, "join": JoinCycle, "bare": BareRequest}[kind](port, _PLATFORM)
     latencies, failures = [], 0
     cpu = time.process_time()
     deadline = time.perf_counter() + seconds
@@ -144,6 +177,9 @@ def measure(kind: str, server: Gunicorn, seconds: float, clients: int) -> dict:
 # --- the servers ---------------------------------------------------------------------------------
 
 
+NO_GUEST_LIMITS = {"post_per_ip": 10**9, "post_per_link": 10**9, "unknown_per_ip": 10**9}
+
+
 def tool_stack(workdir: Path, database_url: str, platform: sakai.SakaiPlatform) -> Gunicorn:
     keys_dir = workdir / "keys"
     from lti_tool.lti.keys import generate_key
@@ -157,7 +193,23 @@ def tool_stack(workdir: Path, database_url: str, platform: sakai.SakaiPlatform) 
     config_path.write_text(json.dumps(config))
     migrate(database_url, keys_dir, config_path)
     env = {"LOG_LEVEL": "WARNING"}
-    return Gunicorn(workdir, database_url, keys_dir, config_path, workers=WORKERS, extra_env=env)
+    overrides = {"GUEST_RATE_LIMITS": NO_GUEST_LIMITS}
+    return Gunicorn(workdir, database_url, keys_dir, config_path, workers=WORKERS, extra_env=env, overrides=overrides)
+
+
+def open_guest_link(tool: Gunicorn, platform: sakai.SakaiPlatform) -> str:
+    """A host launches, turns guest access on and creates an unlimited link; returns its token."""
+    import requests
+
+    from tests.stack.harness import StackClient
+
+    host = StackClient(tool.base, platform).launch("Instructor")
+    api = f"{tool.base}/api/rooms/{host.room_id}"
+    headers = {"X-Launch-Token": host.launch_token}
+    requests.post(api + "/guest-access", json={"enabled": True}, headers=headers, timeout=10).raise_for_status()
+    created = requests.post(api + "/links", json={"name": "Bench"}, headers=headers, timeout=10)
+    created.raise_for_status()
+    return created.json()["link"]["url"].rsplit("/g/", 1)[1]
 
 
 def bare_stack(workdir: Path, like: Gunicorn) -> Gunicorn:
@@ -172,7 +224,7 @@ def reset_postgres(url: str) -> None:
 
 
 def run_launch(args) -> None:
-    global _PLATFORM
+    global _PLATFORM, _JOIN_TOKEN
     platform = _PLATFORM = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
     databases = []
     if args.db in ("sqlite", "both"):
@@ -198,7 +250,9 @@ def run_launch(args) -> None:
                 bare = bare_stack(workdir, tool).start()
                 try:
                     base = measure("bare", bare, args.seconds, args.clients)
-                    launch = measure("launch", tool, args.seconds, args.clients)
+                    if args.what == "join":
+                        _JOIN_TOKEN = open_guest_link(tool, platform)
+                    launch = measure(args.what, tool, args.seconds, args.clients)
                 finally:
                     bare.stop()
             finally:
@@ -214,9 +268,10 @@ def print_table(rows, args) -> None:
         f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · nproc {os.cpu_count()} · {cpu} · "
         f"load {os.getloadavg()[0]:.1f} · gunicorn {WORKERS} sync workers · {args.clients} clients · {args.seconds:g} s"
     )
+    plural = "launches" if args.what == "launch" else "joins"
     print(
-        "| database | launches/s | p50 ms | p99 ms | failures | bare req/s | bare p99 ms | cost in bare requests "
-        "| server CPU ms per launch / per bare | client CPU ms per launch / per bare |"
+        f"| database | {plural}/s | p50 ms | p99 ms | failures | bare req/s | bare p99 ms | cost in bare requests "
+        f"| server CPU ms per {args.what} / per bare | client CPU ms per {args.what} / per bare |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for backend, launch, base in rows:
@@ -292,10 +347,14 @@ def main() -> None:
     launch.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     launch.add_argument("--seconds", type=float, default=10.0)
     launch.add_argument("--clients", type=int, default=8)
+    join = sub.add_parser("join", help="guest joins per second (entry page + submit) vs a bare Flask endpoint")
+    join.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    join.add_argument("--seconds", type=float, default=10.0)
+    join.add_argument("--clients", type=int, default=8)
     profile = sub.add_parser("profile", help="pyinstrument profile of the server side of launches")
     profile.add_argument("--launches", type=int, default=300)
     args = parser.parse_args()
-    {"launch": run_launch, "profile": run_profile}[args.what](args)
+    {"launch": run_launch, "join": run_launch, "profile": run_profile}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ with "database is locked".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,9 +14,11 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db, migrate
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY = "lti_tool_read_only"
@@ -43,10 +46,35 @@ def init_database(app: Flask) -> None:
     ):
         Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(_end_session)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+
+
+def _end_session(_exc: BaseException | None) -> None:
+    """End the request's session; a connection the database dropped meanwhile is thrown away.
+
+    When PostgreSQL shuts down or restarts mid-request, the final rollback itself fails (psycopg
+    first deallocates prepared statements on the dead connection). Raised from a teardown, that
+    error would escape the WSGI call and take the gunicorn worker down with it. The answer already
+    went out (a 503); here the connection is invalidated instead of being returned to the pool.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError as exc:
+        log.warning(
+            "database connection lost at the end of a request",
+            extra={"reason": "database_unavailable", "detail": type(exc.orig or exc).__name__},
+        )
+        try:
+            db.session.registry().invalidate()
+        except SQLAlchemyError:
+            pass
+        finally:
+            db.session.registry.clear()
 
 
 def _tune_sqlite(engine) -> None:

@@ -167,7 +167,11 @@ def join(link_id: str, name: str, email: str, session_hash: str, now: datetime) 
     )
     db.session.add(guest)
     db.session.flush()
-    bump_version(room_id)
+    # The click's check read the switch without locking the room: a switch-off may have committed
+    # since. The version bump locks the room row and re-reads the switch, so a join either commits
+    # before the switch-off or is refused (the caller rolls the click and the guest back).
+    if not bump_version(room_id, require_enabled=True):
+        return None
     return guest
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import make_response
+from flask import g, has_request_context, make_response
 
 from ..config import ToolSettings
 from ..errors import LaunchError
@@ -29,13 +29,16 @@ class ToolRuntime:
     def is_launch_url(self, url: str) -> bool:
         return url.split("?")[0].rstrip("/") in self.launch_urls
 
-    def tool_keys(self) -> list[keys.ToolKey]:
+    def _current_keys(self) -> list[keys.ToolKey]:
         # Re-read only when the directory changed (a key added or retired changes its mtime):
         # reading the PEM files on every request cost more than validating the launch itself.
         stamp = os.stat(self.keys_dir).st_mtime_ns if self.keys_dir.exists() else None
         if self._keys_stamp != stamp or stamp is None:
             self._keys, self._keys_stamp = keys.load_keys(self.keys_dir), stamp
-        found = self._keys
+        return self._keys
+
+    def tool_keys(self) -> list[keys.ToolKey]:
+        found = self._current_keys()
         if not found:
             raise LaunchError("The tool has no signing key yet. Run 'lti-tool keys generate'.", code="no_tool_key")
         return found
@@ -47,9 +50,21 @@ class ToolRuntime:
         return keys.jwks(self.tool_keys())
 
     def registry(self) -> PlatformRegistry:
+        """The registrations as of this request: built once per request and shared by its callers
+        (a launch validates against it and renders its page with the registration's modules), so
+        a platform disabled in the database still stops working at the next request on every worker.
+        """
+        if has_request_context():
+            memo = g.get("_lti_registry")
+            if memo is None:
+                memo = g._lti_registry = self._new_registry()
+            return memo
+        return self._new_registry()
+
+    def _new_registry(self) -> PlatformRegistry:
         # Login, launch and frame-ancestors do not sign anything: they work (and error pages
         # render) before a key exists; only signing and the JWKS insist on one.
-        found = keys.load_keys(self.keys_dir)
+        found = self._current_keys()
         return PlatformRegistry(self.settings.platforms, found[-1].private_pem.decode() if found else None)
 
     def modules_for(self, issuer: str, client_id: str) -> dict[str, dict]:

@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request
+from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request
 from sqlalchemy import insert, update
 
 from ..clock import utcnow
@@ -202,7 +202,11 @@ def _record_launch(validated, *, bound: bool, state: str) -> Launch:
     if body.get(claims.MESSAGE_TYPE) == claims.RESOURCE_LINK_REQUEST:
         from ..rooms.service import upsert_room
 
-        room_id = upsert_room(validated.issuer, validated.client_id, validated.deployment_id, body).id
+        room = upsert_room(validated.issuer, validated.client_id, validated.deployment_id, body)
+        room_id = room.id
+        # The session's identity map holds rows weakly: keeping this one lets the launch page
+        # (rendered in the same transaction) read it without a second SELECT.
+        g.launched_room = room
     name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
     values = dict(
         id=new_id(),

@@ -102,10 +102,11 @@ def managed_room(room_id: str, launch: Any, *, gated: bool = True) -> Room:
 
 def bump_version(room_id: str, *, require_enabled: bool = False) -> bool:
     """`version + 1` for polling clients (their ETag) after any change to the room's guest access or
-    guests; with `require_enabled`, only while guest access is on (checked in the same statement)."""
+    guests; with `require_enabled`, only while guest access is on and the room exists (checked in
+    the same statement, which also locks the room row)."""
     query = update(Room).where(Room.id == room_id).values(version=Room.version + 1)
     if require_enabled:
-        query = query.where(Room.guest_access_enabled.is_(True))
+        query = query.where(Room.guest_access_enabled.is_(True), Room.deleted_at.is_(None))
     result = db.session.execute(query.execution_options(synchronize_session=False))
     room = db.session.identity_map.get(db.session.identity_key(Room, room_id))
     if room is not None:

@@ -61,3 +61,34 @@ def test_postgres_sessions_have_a_statement_timeout(make_app):
     with app.app_context():
         assert db.session.execute(text("SHOW statement_timeout")).scalar() == "5s"
         assert db.engine.pool._pre_ping is True
+
+
+def test_a_connection_lost_at_the_end_of_a_request_does_not_escape_the_request(make_app, monkeypatch):
+    """PostgreSQL restarting mid-request makes the final rollback fail; that must not reach gunicorn
+    (it would kill the worker). The stack test with a PostgreSQL restart shows the real thing."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from lti_tool.extensions import db
+
+    app = make_app()
+
+    @app.get("/probe-db")
+    def probe():
+        db.session.execute(text("select 1"))
+        return "ok"
+
+    real_close, failures = Session.close, []
+
+    def close_fails_once(self):
+        if not failures:
+            failures.append(self)
+            raise OperationalError("ROLLBACK", {}, Exception("terminating connection due to administrator command"))
+        return real_close(self)
+
+    monkeypatch.setattr(Session, "close", close_fails_once)
+    assert app.test_client().get("/probe-db").status_code == 200
+    assert len(failures) == 1
+    monkeypatch.undo()
+    assert app.test_client().get("/probe-db").status_code == 200  # the pool serves on

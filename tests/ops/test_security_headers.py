@@ -180,3 +180,31 @@ def test_a_platform_registered_later_may_frame_at_once_and_a_removed_one_no_long
 
 def frame_ancestors(response) -> set[str]:
     return set(csp_directives(response)["frame-ancestors"].split())
+
+
+def test_guest_pages_with_a_real_link_and_a_guest_cookie_carry_the_headers(walked_app, platform):
+    """The walk above only reaches /g/... with probe values; here a guest really joins first, so the
+    entry page, the waiting page, the status poll and the form's refusals answer as they do for guests."""
+    from lti_tool.guest.identity import COOKIE_NAME
+    from tests.guest.conftest import add_link, form_token
+
+    launched = do_launch(walked_app.test_client(), platform, "Instructor")
+    token = add_link(walked_app, launched.room_id)
+    guest = walked_app.test_client()
+    page = guest.get(f"/g/{token}")
+    data = {"name": "Ada Lovelace", "email": "ada@example.org", "form_token": form_token(page.get_data(as_text=True))}
+    assert guest.post(f"/g/{token}", data=data).status_code == 303
+    assert guest.get_cookie(COOKIE_NAME) is not None
+
+    statuses = set()
+    for rule in walked_app.url_map.iter_rules():
+        if not rule.rule.startswith("/g/"):
+            continue
+        url = url_for_rule(rule, launched.room_id).replace("probe-token", token)
+        for method in sorted(rule.methods - IGNORED_METHODS):
+            response = guest.open(url, method=method, data={"name": "", "email": "x"} if method == "POST" else None)
+            statuses.add(response.status_code)
+            label = f"guest {method} {url} → {response.status_code}"
+            assert_secure_headers(response, https=False, expect_frame={"'none'"}, label=label)
+            assert response.headers["Referrer-Policy"] == "no-referrer", label
+    assert 200 in statuses and any(s >= 400 for s in statuses), statuses

@@ -13,6 +13,7 @@ from tests.stack.harness import Gunicorn, StackClient, migrate
 # A Sakai-like platform whose keys get cached, and three that are never fetched before their key
 # set endpoint misbehaves. They share one key-set server; the query string makes each URL (and so
 # each throttle row) distinct.
+NO_GUEST_LIMITS = {"post_per_ip": 100_000, "post_per_link": 100_000, "unknown_per_ip": 100_000}
 FLAKY_ISSUERS = {mode: f"https://{mode}.sakai.test" for mode in ("down", "slow", "garbage")}
 
 
@@ -61,7 +62,11 @@ def stack(request, tmp_path_factory, stack_platform):
     else:
         url = f"sqlite:///{workdir / 'stack.sqlite3'}"
     migrate(url, keys_dir, config_path)
-    server = Gunicorn(workdir=workdir, database_url=url, keys_dir=keys_dir, config_path=config_path).start()
+    # Every simulated guest comes from 127.0.0.1: the per-address limits would refuse most of them.
+    overrides = {"GUEST_RATE_LIMITS": NO_GUEST_LIMITS}
+    server = Gunicorn(
+        workdir=workdir, database_url=url, keys_dir=keys_dir, config_path=config_path, overrides=overrides
+    ).start()
     server.backend = request.param
     yield server
     server.stop()

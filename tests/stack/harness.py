@@ -68,13 +68,15 @@ class Gunicorn:
     workers: int = 4
     app_spec: str | None = None
     extra_env: dict | None = None
+    overrides: dict | None = None
 
     def start(self) -> Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.stdout_path = self.workdir / f"gunicorn-{self.port}.out"
         self.stderr_path = self.workdir / f"gunicorn-{self.port}.err"
-        spec = self.app_spec or f"lti_tool:create_app({{'KEYS_DIR': {str(self.keys_dir)!r}}})"
+        overrides = {"KEYS_DIR": str(self.keys_dir), **(self.overrides or {})}
+        spec = self.app_spec or f"lti_tool:create_app({overrides!r})"
         env = {
             **os.environ,
             "LTI_TOOL_CONFIG": str(self.config_path),

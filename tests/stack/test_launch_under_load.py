@@ -16,6 +16,7 @@ import requests
 
 from tests.stack.conftest import flaky_platform
 from tests.stack.harness import EMAIL, LoginRefused, StackClient, count_launches, json_log_lines
+from tests.stack.test_guests_under_load import GuestBrowser, clicks_without_guests, db_counts, new_link, new_room
 
 pytestmark = pytest.mark.slow
 
@@ -86,8 +87,24 @@ def test_the_app_recovers_from_a_postgres_restart_without_being_restarted(stack,
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(lambda _: http.launch("Student").status, range(16))) == {200}
 
+    host = new_room(http)
+    token = new_link(host)
     stop = threading.Event()
     during: list[int] = []
+    joins: list[int] = []
+
+    def guests() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            browser = GuestBrowser(stack.base, token)
+            try:
+                status = browser.open()
+                if status == 200:
+                    status = browser.submit(f"Restart guest {n}", f"restart{n}@example.org")
+                joins.append(status)
+            except requests.RequestException:
+                joins.append(-1)
 
     def traffic() -> None:
         while not stop.is_set():
@@ -98,7 +115,7 @@ def test_the_app_recovers_from_a_postgres_restart_without_being_restarted(stack,
             except requests.RequestException:
                 during.append(-1)
 
-    workers = [threading.Thread(target=traffic) for _ in range(3)]
+    workers = [threading.Thread(target=traffic) for _ in range(3)] + [threading.Thread(target=guests) for _ in range(3)]
     for w in workers:
         w.start()
     _restart_postgres()
@@ -107,6 +124,7 @@ def test_the_app_recovers_from_a_postgres_restart_without_being_restarted(stack,
         w.join()
     # While PostgreSQL was down: a launch either worked or got a retryable 503; never a 500.
     assert during and set(during) <= {200, 503}, sorted(set(during))
+    assert joins and set(joins) <= {303, 503}, sorted(set(joins))
 
     # After the restart (no gunicorn restart): pre-ping replaces every dead pooled connection.
     deadline = time.monotonic() + 20
@@ -116,6 +134,12 @@ def test_the_app_recovers_from_a_postgres_restart_without_being_restarted(stack,
     with ThreadPoolExecutor(8) as pool:
         after = list(pool.map(lambda _: http.launch("Student").status, range(40)))
     assert after == [200] * 40
+    browser = GuestBrowser(stack.base, token)
+    assert browser.open() == 200 and browser.submit("After restart", "after@example.org") == 303
+    # A click is taken in the same transaction as its guest row: none counted without its guest.
+    used, guests = db_counts(stack.database_url, token)
+    assert used == guests == joins.count(303) + 1
+    assert clicks_without_guests(stack.database_url) == []
 
 
 @pytest.mark.parametrize("mode", ["down", "garbage", "slow"])
