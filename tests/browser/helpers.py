@@ -91,12 +91,16 @@ def updating_screenshots() -> bool:
     return os.environ.get("UPDATE_SCREENSHOTS") == "1"
 
 
-def save_screenshot(page, name: str) -> None:
-    """With UPDATE_SCREENSHOTS=1, write docs/screenshots/<name>.png (what the README shows)."""
+def save_screenshot(page, name: str, *, height: int | None = None, full_page: bool = False) -> None:
+    """With UPDATE_SCREENSHOTS=1, write docs/screenshots/<name>.png (what the README shows): the
+    viewport, its top `height` pixels (short pages), or the whole page."""
     if not updating_screenshots():
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")
+    clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height} if height else None
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide", clip=clip, full_page=full_page
+    )
 
 
 # --- the flows' steps -------------------------------------------------------------------------
