@@ -164,8 +164,13 @@
   }
 
   // ---- Guest access switch -----------------------------------------------------------------------
+  // The switch stays enabled while its request runs (disabling it would drop keyboard focus);
+  // presses meanwhile are undone.
+  let switching = false;
+
   async function setAccess(enabled) {
-    toggle.disabled = true;
+    switching = true;
+    toggle.setAttribute("aria-busy", "true");
     showError(mainError, "");
     try {
       render(await api("POST", accessUrl, { enabled: enabled }));
@@ -174,12 +179,18 @@
         : "Guest access is off. All guest links are inactive.");
     } catch (err) {
       toggle.checked = !enabled;
-      toggle.disabled = false;
       showError(mainError, err.error);
+    } finally {
+      switching = false;
+      toggle.removeAttribute("aria-busy");
     }
   }
 
   toggle.addEventListener("change", () => {
+    if (switching) {
+      toggle.checked = !toggle.checked;
+      return;
+    }
     if (toggle.checked) {
       setAccess(true);
       return;

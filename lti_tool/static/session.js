@@ -252,11 +252,17 @@
     if (knownWaiting !== null) {
       const fresh = waiting.filter((g) => !knownWaiting.has(g.id));
       if (fresh.length) notifyWaiting(fresh);
+      // Someone was admitted or declined: the alert must not keep naming them.
+      else if (waiting.length && waiting.length < knownWaiting.size) showText($("guest-alert"), waitingText(waiting.length));
     } else if (waiting.length) {
-      showText($("guest-alert"), waiting.length === 1 ? "1 guest is waiting to be admitted." : waiting.length + " guests are waiting to be admitted.");
+      showText($("guest-alert"), waitingText(waiting.length));
     }
     if (!waiting.length) hide($("guest-alert"));
     knownWaiting = ids;
+  }
+
+  function waitingText(count) {
+    return count === 1 ? "1 guest is waiting to be admitted." : count + " guests are waiting to be admitted.";
   }
 
   function guestRow(guest) {

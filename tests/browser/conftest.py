@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,10 +137,9 @@ def _wait_until_healthy(server: ToolServer, proc: subprocess.Popen) -> None:
     raise RuntimeError(f"the tool did not answer /healthz within {SERVER_START_DEADLINE}s:\n{server.log_tail()}")
 
 
-@pytest.fixture(scope="session")
-def tool_server(browser_available, tmp_path_factory):
-    """gunicorn (2 workers) in demo mode with its own SQLite database, config and keys."""
-    workdir = tmp_path_factory.mktemp("tool-server")
+@contextmanager
+def run_tool_server(workdir: Path):
+    """gunicorn (2 workers) in demo mode with its own SQLite database, config and keys in `workdir`."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits this socket: no window for another process
@@ -183,12 +184,29 @@ def tool_server(browser_available, tmp_path_factory):
         assert status == 200, f"migrations were not applied: {body}"
         yield server
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: the tests are over, no request to finish
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def tool_server(browser_available, tmp_path_factory):
+    """One server for the tests that only look (they change nothing another test relies on)."""
+    with run_tool_server(tmp_path_factory.mktemp("tool-server")) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_tool_server(browser_available, tmp_path):
+    """A server with an empty database, for a flow that changes the room (guest access, links,
+    the session): the demo LMS has one meeting room and a room holds at most 3 links."""
+    workdir = tmp_path / "tool-server"
+    workdir.mkdir()
+    with run_tool_server(workdir) as server:
+        yield server
 
 
 # --- the browser ------------------------------------------------------------------------------
@@ -256,7 +274,7 @@ def persistent_page(request, playwright_instance, tmp_path):
     are profile preferences, not launch flags). `persistent_page({"profile": {...}})`."""
     contexts, pages = [], []
 
-    def open_page(preferences: dict):
+    def open_page(preferences: dict, **context_options):
         profile = tmp_path / "profile"
         (profile / "Default").mkdir(parents=True)
         (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
@@ -266,6 +284,7 @@ def persistent_page(request, playwright_instance, tmp_path):
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 960},
+            **context_options,
         )
         contexts.append(context)
         page = context.new_page()

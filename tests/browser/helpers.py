@@ -4,11 +4,18 @@ write the README's screenshots."""
 from __future__ import annotations
 
 import os
+import re
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from lti_tool.config import PROJECT_ROOT
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the tests skip (or fail under LTI_TOOL_REQUIRE_BROWSER=1) in conftest
+    expect = None
 
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -84,9 +91,111 @@ def updating_screenshots() -> bool:
     return os.environ.get("UPDATE_SCREENSHOTS") == "1"
 
 
-def save_screenshot(page, name: str) -> None:
-    """With UPDATE_SCREENSHOTS=1, write docs/screenshots/<name>.png (what the README shows)."""
+def save_screenshot(page, name: str, *, height: int | None = None, full_page: bool = False) -> None:
+    """With UPDATE_SCREENSHOTS=1, write docs/screenshots/<name>.png (what the README shows): the
+    viewport, its top `height` pixels (short pages), or the whole page."""
     if not updating_screenshots():
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide")
+    clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height} if height else None
+    page.screenshot(
+        path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide", clip=clip, full_page=full_page
+    )
+
+
+# --- the flows' steps -------------------------------------------------------------------------
+
+
+def watch_problems(page) -> list[str]:
+    """Collect script errors, alerts and CSP refusals on `page` (a flow ends asserting none)."""
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"error: {exc}"))
+    page.on("console", lambda msg: problems.append(msg.text) if "Refused" in msg.text else None)
+    return problems
+
+
+def allow_clipboard(page, server) -> None:
+    """The clipboard permission for the tool (writing, inside the iframe) and the LMS page (reading it back)."""
+    for site in (server.tool_url, server.lms_url):
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+
+
+def read_clipboard(page) -> str:
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def open_guest_access(tool):
+    """Three dots → Manage guest access; returns the dialog once its links have loaded."""
+    tool.get_by_role("button", name="More actions").click()
+    tool.get_by_role("menuitem", name="Manage guest access").click()
+    window = tool.get_by_role("dialog", name="Manage guest access")
+    expect(window.get_by_role("switch", name="Enable guest access")).to_be_enabled()  # loaded
+    return window
+
+
+def create_link(tool, window, name: str, clicks: str = "", days: str = ""):
+    """Create new link → fill the form → Create; returns the new row."""
+    window.get_by_role("button", name="Create new link").click()
+    form = tool.get_by_role("dialog", name="Create new link")
+    form.get_by_label("Link Name").fill(name)
+    form.get_by_label("# of clicks").fill(clicks)
+    form.get_by_label("Duration").fill(days)
+    form.get_by_role("button", name="Create", exact=True).click()
+    expect(form).to_be_hidden()
+    return window.get_by_role("row", name=name)
+
+
+def join_as_guest(page, link_url: str, name: str, email: str = "guest@example.org") -> None:
+    """Open the guest link in `page` (a context of its own), fill the entry form and join."""
+    page.goto(link_url)
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Join").click()
+
+
+def start_session(tool) -> None:
+    tool.get_by_role("button", name="Start session").click()
+    expect(tool.locator("#session-state")).to_have_text("The session is live")
+
+
+LINK = "Guest speakers"
+
+
+def long_date(moment: datetime) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+def flow_1(page, server) -> str:
+    """Flow 1 from the launch on: Manage guest access → on → a link (5 clicks, 2 days) → copy.
+    Returns the copied link."""
+    tool = page.frame_locator("#tool-frame")
+    window = open_guest_access(tool)
+    switch = window.get_by_role("switch", name="Enable guest access")
+    create_button = window.get_by_role("button", name="Create new link")
+    expect(window.get_by_text("No links added")).to_be_visible()
+    expect(switch).not_to_be_checked()
+    expect(create_button).to_be_disabled()
+
+    switch.click()
+    expect(switch).to_be_checked()
+    expect(create_button).to_be_enabled()
+
+    before = datetime.now(UTC)
+    row = create_link(tool, window, LINK, clicks="5", days="2")
+    after = datetime.now(UTC)
+    expect(row.get_by_role("cell").nth(0)).to_have_text(LINK)
+    dates = {long_date(before + timedelta(days=2)), long_date(after + timedelta(days=2))}
+    expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile("^(" + "|".join(dates) + ")$"))
+    expect(row.get_by_role("cell").nth(2)).to_have_text("0 of 5")
+    expect(window.get_by_text("1 link", exact=True)).to_be_visible()
+
+    window.get_by_role("button", name=f"Copy link {LINK}").click()
+    expect(window.get_by_role("status")).to_have_text("Link copied")
+    url = read_clipboard(page)
+    assert re.fullmatch(re.escape(server.tool_url) + r"/g/[A-Za-z0-9_-]{20,}", url), url
+    return url
+
+
+def assert_accessible(page) -> None:
+    violations = axe_violations(page)
+    assert not violations, describe(violations)

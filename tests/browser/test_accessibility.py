@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import axe_violations, describe, launch_from_course
+from .helpers import assert_accessible, launch_from_course
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
-
-
-def assert_accessible(page) -> None:
-    violations = axe_violations(page)
-    assert not violations, describe(violations)
 
 
 @pytest.mark.parametrize("as_", ["instructor", "student"])

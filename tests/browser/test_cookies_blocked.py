@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import axe_violations, describe, launch_from_course
+from .helpers import allow_clipboard, axe_violations, describe, flow_1, launch_from_course
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
@@ -56,6 +56,18 @@ def test_third_party_cookies_blocked_launch_binds_with_the_partitioned_state_coo
     tool = page.frame_locator("#tool-frame")
     tool.get_by_role("button", name="More actions").click()
     expect(tool.get_by_role("menuitem", name="Manage guest access")).to_be_visible()
+
+
+def test_third_party_cookies_blocked_the_whole_flow_1_works_after_the_launch(persistent_page, fresh_tool_server):
+    page = persistent_page(BLOCK_THIRD_PARTY_COOKIES, locale="en-US", timezone_id="UTC")
+    allow_clipboard(page, fresh_tool_server)
+    frame = launch_from_course(page, fresh_tool_server, "instructor")
+    assert frame.evaluate(COOKIE_PROBE) == "partitioned=1", "the browser should refuse unpartitioned cookies"
+
+    url = flow_1(page, fresh_tool_server)
+
+    response = page.context.request.get(url)  # the link works: its entry page
+    assert response.status == 200 and "Weekly seminar room" in response.text()
 
 
 def test_all_tool_cookies_refused_launch_binds_through_lms_postmessage_storage(persistent_page, tool_server):

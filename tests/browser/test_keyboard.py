@@ -1,4 +1,4 @@
-"""Flow 7 (the part that exists now): the media page inside the LMS iframe, by keyboard only.
+"""Flow 7: the media page inside the LMS iframe, and flow 1 in it, by keyboard only.
 
 WAI-ARIA menu button pattern: Enter, Space or ArrowDown open the menu on its first item, ArrowUp on
 its last; arrows move and wrap; Escape closes and gives focus back to the button; a dialog opened
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import launch_from_course
+from .helpers import LINK, allow_clipboard, launch_from_course, read_clipboard
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
@@ -31,6 +31,7 @@ def test_menu_and_room_details_by_keyboard_only(page, tool_server):
     button = tool.get_by_role("button", name="More actions")
     menu = tool.get_by_role("menu")
     manage = tool.get_by_role("menuitem", name="Manage guest access")
+    settings = tool.get_by_role("menuitem", name="Room settings")
     details = tool.get_by_role("menuitem", name="Room details")
 
     tab_to(page, button)  # from the LMS page into the cross-site iframe
@@ -40,6 +41,8 @@ def test_menu_and_room_details_by_keyboard_only(page, tool_server):
     expect(menu).to_be_visible()
     expect(button).to_have_attribute("aria-expanded", "true")
     expect(manage).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(settings).to_be_focused()
     page.keyboard.press("ArrowDown")
     expect(details).to_be_focused()
     page.keyboard.press("ArrowDown")
@@ -86,3 +89,60 @@ def test_tab_out_of_the_open_menu_closes_it(page, tool_server):
     page.keyboard.press("Tab")
     expect(tool.get_by_role("menu")).to_be_hidden()
     expect(button).to_have_attribute("aria-expanded", "false")
+
+
+def test_flow_1_by_keyboard_only(new_page, fresh_tool_server):
+    """Manage guest access → switch on → Create new link (name, 5 clicks, 2 days) → copy → close,
+    with Tab, Enter, Space and Escape; focus lands where the user expects at every step."""
+    page = new_page(locale="en-US", timezone_id="UTC")
+    allow_clipboard(page, fresh_tool_server)
+    launch_from_course(page, fresh_tool_server, "instructor")
+    tool = page.frame_locator("#tool-frame")
+    button = tool.get_by_role("button", name="More actions")
+    window = tool.get_by_role("dialog", name="Manage guest access")
+    switch = window.get_by_role("switch", name="Enable guest access")
+    create_button = window.get_by_role("button", name="Create new link")
+    form = tool.get_by_role("dialog", name="Create new link")
+
+    tab_to(page, button)
+    page.keyboard.press("Enter")
+    expect(tool.get_by_role("menuitem", name="Manage guest access")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(window).to_be_visible()
+    expect(window.get_by_role("button", name="Close")).to_be_focused()
+    expect(switch).to_be_enabled()  # the links have loaded
+
+    page.keyboard.press("Tab")
+    expect(switch).to_be_focused()
+    page.keyboard.press("Space")
+    expect(switch).to_be_checked()
+    expect(create_button).to_be_enabled()
+    expect(switch).to_be_focused()
+
+    page.keyboard.press("Tab")
+    expect(create_button).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(form.get_by_label("Link Name")).to_be_focused()
+    page.keyboard.type(LINK)
+    page.keyboard.press("Tab")
+    expect(form.get_by_label("# of clicks")).to_be_focused()
+    page.keyboard.type("5")
+    page.keyboard.press("Tab")
+    expect(form.get_by_label("Duration")).to_be_focused()
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(form).to_be_hidden()
+    row = window.get_by_role("row", name=LINK)
+    expect(row.get_by_role("cell").nth(2)).to_have_text("0 of 5")
+    expect(create_button).to_be_focused()
+
+    page.keyboard.press("Tab")
+    copy = row.get_by_role("button", name=f"Copy link {LINK}")
+    expect(copy).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(window.get_by_role("status")).to_have_text("Link copied")
+    assert read_clipboard(page).startswith(fresh_tool_server.tool_url + "/g/")
+
+    page.keyboard.press("Escape")
+    expect(window).to_be_hidden()
+    expect(button).to_be_focused()
