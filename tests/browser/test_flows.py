@@ -90,8 +90,8 @@ def test_flow_2_guest_waits_is_admitted_enters_by_itself_and_chats(new_page, fre
     host, tool, host_problems = instructor(new_page, fresh_tool_server)
     url = flow_1(host, fresh_tool_server)
     close_guest_access(tool)
-    start_session(tool)
 
+    # Guests can wait before the session starts; the host sees and handles them already.
     guest = new_page(**US_ENGLISH)
     problems = watch_problems(guest)
     guest.goto(url)
@@ -115,6 +115,7 @@ def test_flow_2_guest_waits_is_admitted_enters_by_itself_and_chats(new_page, fre
     assert_accessible(declined)
     expect(guests.get_by_role("alert")).to_have_text("1 guest is waiting to be admitted.")
 
+    start_session(tool)
     admit(tool, guest, "Gina Guest")
     expect(guests.get_by_role("row", name=re.compile("Gina Guest"))).to_contain_text("In the session")
     assert_accessible(guest)

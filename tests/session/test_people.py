@@ -114,3 +114,10 @@ def test_removing_twice_or_an_unknown_guest_is_a_plain_404(room):
     assert again.status_code == 404
     assert again.get_json()["error"] == "This guest is no longer in the room."
     assert room.call(room.host, "POST", "/guests/nope/remove").status_code == 404
+
+
+def test_hosts_see_waiting_guests_before_the_session_starts(room):
+    room.guest(status="waiting", name="Early Guest")
+    body = room.state(room.host).get_json()
+    assert body["session"]["state"] != "live"
+    assert [(g["name"], g["status"]) for g in body["guests"]] == [("Early Guest", "waiting")]
