@@ -84,9 +84,8 @@ def walk(app, client, *, token: str | None, room_id: str | None, https: bool, pl
     return statuses
 
 
-@pytest.fixture
-def walked_app(make_app, platform):
-    app = make_app()
+def add_other_platform(app) -> None:
+    """A platform registered at run time (database), beside the one in config.json."""
     with app.app_context():
         db.session.add(
             Platform(
@@ -99,6 +98,12 @@ def walked_app(make_app, platform):
             )
         )
         db.session.commit()
+
+
+@pytest.fixture
+def walked_app(make_app, platform):
+    app = make_app()
+    add_other_platform(app)
     return app
 
 
@@ -159,18 +164,7 @@ def test_a_platform_registered_later_may_frame_at_once_and_a_removed_one_no_long
     app = make_app()
     client = app.test_client()
     assert frame_ancestors(client.get("/lti/jwks")) == {SAKAI_ORIGIN}
-    with app.app_context():
-        db.session.add(
-            Platform(
-                issuer=OTHER_PLATFORM,
-                client_id="other",
-                auth_login_url=OTHER_PLATFORM + "/auth",
-                auth_token_url=OTHER_PLATFORM + "/token",
-                key_set_url=OTHER_PLATFORM + "/jwks",
-                deployment_ids=["1"],
-            )
-        )
-        db.session.commit()
+    add_other_platform(app)
     assert frame_ancestors(client.get("/lti/jwks")) == BOTH
     with app.app_context():
         db.session.execute(delete(Platform).where(Platform.issuer == OTHER_PLATFORM))
