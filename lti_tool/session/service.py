@@ -19,7 +19,7 @@ from ..audit import record as audit_record
 from ..clock import as_utc
 from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
-from ..models import ChatMessage, Guest, GuestGroup, Presence, RaisedHand, Room, RoomSession
+from ..models import ChatMessage, Guest, Presence, RaisedHand, Room, RoomSession
 from ..rooms.service import bump_version
 
 if TYPE_CHECKING:
@@ -190,9 +190,6 @@ def stage_csp(room: Room | PublicRoom, embed_origins: tuple[str, ...]) -> tuple[
     frame_src = " ".join(embed_origins) or None
     return media_src, frame_src
 
-
-def guest_group(room_id: str) -> GuestGroup | None:
-    return db.session.execute(select(GuestGroup).where(GuestGroup.room_id == room_id)).scalar_one_or_none()
 
 
 # --- presence -----------------------------------------------------------------------------------

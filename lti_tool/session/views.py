@@ -226,13 +226,13 @@ def live_view(room: Room | PublicRoom, viewer_kind: str = "user") -> dict[str, A
 
 
 @bp.app_template_global()
-def room_settings_view(room: Room) -> dict[str, Any]:
-    group = service.guest_group(room.id)
+def room_settings_view(room: Room, guest_group_name: str | None) -> dict[str, Any]:
+    """The settings dialog's values; the media page already read the room's guest group."""
     return {
         "media_url": room.media_url or "",
         "guest_chat_enabled": room.guest_chat_enabled,
         "admission_required": room.admission_required,
-        "guest_group_name": group.name if group else None,
+        "guest_group_name": guest_group_name,
         "embed_origins": current_app.config["TOOL"].embed_origins,
     }
 
