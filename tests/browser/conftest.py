@@ -244,23 +244,34 @@ def _screenshot_on_failure(request, pages) -> None:
             page.screenshot(path=str(ARTIFACTS / f"{name}-{i}.png"), full_page=True)
 
 
-@pytest.fixture
-def new_page(request, browser):
-    """`new_page()` opens a page in a fresh browser context; failures leave screenshots in test-artifacts/."""
+VIEWPORT = {"width": 1280, "height": 960}
+
+
+@contextmanager
+def _pages(request):
+    """Yields `track(context) -> page`; on exit, screenshots on failure and closes every context."""
     contexts, pages = [], []
 
-    def open_page(**context_options):
-        context = browser.new_context(viewport={"width": 1280, "height": 960}, **context_options)
+    def track(context):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
         pages.append(page)
         return page
 
-    yield open_page
-    _screenshot_on_failure(request, pages)
-    for context in contexts:
-        context.close()
+    try:
+        yield track
+    finally:
+        _screenshot_on_failure(request, pages)
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def new_page(request, browser):
+    """`new_page()` opens a page in a fresh browser context; failures leave screenshots in test-artifacts/."""
+    with _pages(request) as track:
+        yield lambda **options: track(browser.new_context(viewport=VIEWPORT, **options))
 
 
 @pytest.fixture
@@ -272,27 +283,21 @@ def page(new_page):
 def persistent_page(request, playwright_instance, tmp_path):
     """A page in a Chromium whose fresh profile starts with the given preferences (cookie settings
     are profile preferences, not launch flags). `persistent_page({"profile": {...}})`."""
-    contexts, pages = [], []
 
     def open_page(preferences: dict, **context_options):
         profile = tmp_path / "profile"
         (profile / "Default").mkdir(parents=True)
         (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
-        context = playwright_instance.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 960},
-            **context_options,
+        return track(
+            playwright_instance.chromium.launch_persistent_context(
+                str(profile),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport=VIEWPORT,
+                **context_options,
+            )
         )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        pages.append(page)
-        return page
 
-    yield open_page
-    _screenshot_on_failure(request, pages)
-    for context in contexts:
-        context.close()
+    with _pages(request) as track:
+        yield open_page
