@@ -13,13 +13,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.loopback import QuietHandler, serve
 
 ISSUER = "https://sakai.test"
 CLIENT_ID = "c1f2b0a4-6d2e-4e5e-9a55-1c7f3e2a9b10"
@@ -78,7 +79,7 @@ class KeySetServer:
         self.release = threading.Event()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 server.hits += 1
                 if server.mode == "slow":
@@ -88,19 +89,10 @@ class KeySetServer:
                     self.end_headers()
                     return
                 body = b"<html>not json" if server.mode == "garbage" else json.dumps(server.jwks).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, body)
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/imsblis/lti13/keyset"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = serve(Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/imsblis/lti13/keyset"
 
     def close(self) -> None:
         self.release.set()

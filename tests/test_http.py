@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from lti_tool.http import FetchError, fetch_limited
 from lti_tool.lti.keyset import KeySetError, fetch_jwks
 from lti_tool.platforms import registration
+from tests.loopback import QuietHandler, serve
 
 DEADLINE = 1.0
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     hits: list[str] = []
     stop = threading.Event()
 
@@ -26,9 +26,9 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
         elif self.path == "/internal":
             self.hits.append(self.path)
-            self._send(b'{"keys": []}')
+            self.reply(200, b'{"keys": []}')
         elif self.path == "/big":
-            self._send(b" " * 20000)
+            self.reply(200, b" " * 20000)
         elif self.path == "/silent":  # headers, then nothing
             self.send_response(200)
             self.send_header("Content-Length", "10")
@@ -48,21 +48,10 @@ class Handler(BaseHTTPRequestHandler):
 
     do_POST = do_GET
 
-    def _send(self, body: bytes):
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(scope="module")
 def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = serve(Handler)
     yield f"http://127.0.0.1:{srv.server_port}"
     Handler.stop.set()
     srv.shutdown()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback import QuietHandler, serve
 
 REGISTRATION_TOKEN = "sakai-one-time-registration-token"
 CLIENT_ID = "7d1c0c4e-1f7b-4b8e-9a8e-3e7f2d2c9a11"
@@ -29,7 +30,7 @@ class FakeSakaiRegistration:
         self.gate: threading.Barrier | None = None
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 server.hits += 1
                 if server.gate is not None:
@@ -37,10 +38,10 @@ class FakeSakaiRegistration:
                 if server.mode == "hang":
                     server.release.wait(30)
                 if server.mode == "config_404":
-                    return self._send(404, b"not found")
+                    return self.reply(404, b"not found")
                 if server.mode == "config_bad_json":
-                    return self._send(200, b"<html>Sakai is starting</html>")
-                return self._send(200, json.dumps(server.configuration()).encode())
+                    return self.reply(200, b"<html>Sakai is starting</html>")
+                return self.reply(200, json.dumps(server.configuration()).encode())
 
             def do_POST(self):
                 server.hits += 1
@@ -50,9 +51,9 @@ class FakeSakaiRegistration:
                     server.in_post.set()
                     server.release.wait(30)
                 if server.mode == "refuse_401" or self.headers.get("Authorization") != f"Bearer {REGISTRATION_TOKEN}":
-                    return self._send(401, b'{"error": "invalid registration token"}')
+                    return self.reply(401, b'{"error": "invalid registration token"}')
                 if server.mode == "register_bad_json":
-                    return self._send(200, b"OK")
+                    return self.reply(200, b"OK")
                 answer = {
                     **body,
                     "client_id": CLIENT_ID,
@@ -61,22 +62,10 @@ class FakeSakaiRegistration:
                         "deployment_id": "1",
                     },
                 }
-                return self._send(200, json.dumps(answer).encode())
+                return self.reply(200, json.dumps(answer).encode())
 
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = serve(Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_port}"
 
     @property
     def issuer(self) -> str:
