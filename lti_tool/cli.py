@@ -92,7 +92,7 @@ def db_upgrade() -> None:
     click.echo("Database is up to date.")
 
 
-@lti_group.command("purge", help="Delete guest records past guests.retention_days and expired login data (for cron).")
+@lti_group.command("purge", help="Delete old guest records, expired launch nonces and old rate counters (for cron).")
 def purge() -> None:
     from .clock import utcnow
     from .extensions import db
@@ -103,12 +103,12 @@ def purge() -> None:
     now = utcnow()
     days = current_app.config["TOOL"].retention_days
     guests = purge_guests(now, days)
-    logins = purge_expired(now)
+    nonces = purge_expired(now)
     counters = purge_counters(now)
     db.session.commit()
     click.echo(
         f"Deleted {guests} guest record(s) older than {days} day(s), "
-        f"{logins} expired login state/nonce row(s), {counters} old rate counter(s)."
+        f"{nonces} expired nonce row(s), {counters} old rate counter(s)."
     )
 
 

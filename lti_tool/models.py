@@ -57,19 +57,6 @@ class KeySetCache(db.Model):
     refetch_after: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class LoginState(db.Model):
-    """One OIDC login in flight (LTI Security Framework §5.1.1): state → nonce and login params."""
-
-    __tablename__ = "login_state"
-
-    state: Mapped[str] = mapped_column(String(64), primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(64))
-    issuer: Mapped[str] = mapped_column(String(255))
-    client_id: Mapped[str] = mapped_column(String(255))
-    login_params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
 class UsedNonce(db.Model):
     """Nonces already accepted. The primary key makes 'use once' a single atomic insert."""
 
@@ -129,7 +116,7 @@ class Launch(db.Model):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # False until the browser proved it holds the login state (cookie or platform storage).
     bound: Mapped[bool] = mapped_column(Boolean, default=True)
-    state: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the login's state
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

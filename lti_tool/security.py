@@ -6,17 +6,11 @@ No inline script anywhere: scripts are files from 'self'.
 
 from __future__ import annotations
 
-import time
-
 from flask import Flask, current_app, g, request
-from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import ValidationError
-
-ORIGINS_TTL = 10.0
 
 
 def frame_ancestors_for_platforms() -> None:
@@ -35,9 +29,6 @@ def init_security(app: Flask, settings) -> None:
         )
     app.before_request(_refuse_nul_bytes)
     app.after_request(_headers)
-    if not _platform_changes.get("tracking"):
-        _track_platform_changes()
-        _platform_changes["tracking"] = True
 
 
 def _refuse_nul_bytes() -> None:
@@ -55,64 +46,13 @@ def _refuse_nul_bytes() -> None:
 def _frame_ancestors() -> str:
     if g.get("frame_ancestors") == "platforms":
         try:
-            origins = _platform_origins()
+            origins = current_app.extensions["lti_tool"].registry().frame_origins()
         except SQLAlchemyError:
             # The database is down (this is its 503 page): no one may frame it, and the
             # response still gets every header.
             return "'none'"
         return " ".join(origins) if origins else "'none'"
     return g.get("frame_ancestors") or "'none'"
-
-
-def _platform_origins() -> list[str]:
-    """The registered platforms' origins, read at most every `ORIGINS_TTL` seconds per process.
-
-    Without the cache every LTI response would open one more database transaction after the
-    view committed (on SQLite, after a POST, one more write lock). A platform registered or
-    removed in this process shows up at once (see `_track_platform_changes`); one registered
-    through another process or host shows up within `ORIGINS_TTL`.
-    """
-    cache = current_app.extensions.setdefault("frame_origins", {})
-    now = time.monotonic()
-    if cache.get("until", 0.0) <= now or cache.get("generation") != _platform_changes["generation"]:
-        cache["generation"] = _platform_changes["generation"]
-        cache["origins"] = current_app.extensions["lti_tool"].registry().frame_origins()
-        cache["until"] = now + ORIGINS_TTL
-    return cache["origins"]
-
-
-_platform_changes = {"generation": 0}
-
-
-def _track_platform_changes() -> None:
-    """Bump a process-wide generation when a transaction that touched `platform` commits."""
-    from .models import Platform
-
-    def flushed(session, _context) -> None:
-        if any(isinstance(o, Platform) for o in (*session.new, *session.dirty, *session.deleted)):
-            session.info["platforms_changed"] = True
-
-    def executed(state) -> None:
-        table = getattr(state.statement, "table", None)
-        if (state.is_insert or state.is_update or state.is_delete) and getattr(
-            table, "name", None
-        ) == Platform.__tablename__:
-            state.session.info["platforms_changed"] = True
-
-    def committed(session) -> None:
-        if session.info.pop("platforms_changed", False):
-            _platform_changes["generation"] += 1
-
-    def rolled_back(session) -> None:
-        session.info.pop("platforms_changed", None)
-
-    for name, listener in (
-        ("after_flush", flushed),
-        ("do_orm_execute", executed),
-        ("after_commit", committed),
-        ("after_rollback", rolled_back),
-    ):
-        event.listen(Session, name, listener)
 
 
 def _headers(response):

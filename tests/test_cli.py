@@ -98,18 +98,17 @@ def test_console_script_with_broken_config_prints_one_error_line(tmp_path):
     assert done.stderr.strip() == "error: broken.json: tool.base_url: 'nope' is not an http(s) URL"
 
 
-def test_db_purge_removes_only_expired_login_records(app, platform, frozen_clock):
+def test_db_purge_removes_only_expired_nonces(app, platform, frozen_clock):
     from lti_tool.extensions import db
-    from lti_tool.models import LoginState, UsedNonce
+    from lti_tool.models import UsedNonce
     from tests.conftest import do_launch
 
     client = app.test_client()
-    do_launch(client, platform)  # one login state, one used nonce
+    do_launch(client, platform)  # one used nonce, soon expired
     frozen_clock.advance(hours=3)
-    client.get("/lti/login", query_string=platform.login_params())  # a fresh login in flight
+    do_launch(client, platform)  # a fresh one
     result = app.test_cli_runner().invoke(args=["lti", "purge"])
     assert result.exit_code == 0, result.output
-    assert "2 expired login state/nonce row(s)" in result.output
+    assert "1 expired nonce row(s)" in result.output
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(LoginState)) == 1
-        assert db.session.scalar(db.select(db.func.count()).select_from(UsedNonce)) == 0
+        assert db.session.scalar(db.select(db.func.count()).select_from(UsedNonce)) == 1

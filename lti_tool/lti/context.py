@@ -67,7 +67,7 @@ class LaunchContext:
         )
 
 
-class _ClockSigner(TimestampSigner):
+class ClockSigner(TimestampSigner):
     """Token ages are read from the app clock, the same one that dates the launch row."""
 
     def get_timestamp(self) -> int:
@@ -75,7 +75,7 @@ class _ClockSigner(TimestampSigner):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="launch-token", signer=_ClockSigner)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="launch-token", signer=ClockSigner)
 
 
 def issue_token(launch_id: str) -> str:

@@ -18,14 +18,14 @@ from pylti1p3.exception import LtiException
 from pylti1p3.message_launch import MessageLaunch
 from pylti1p3.request import Request
 from pylti1p3.session import SessionService
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from ..clock import utcnow
 from ..database import insert_or_ignore
 from ..errors import LaunchError
 from ..extensions import db
-from ..models import LoginState, UsedNonce
-from . import claims
+from ..models import UsedNonce
+from . import claims, login_state
 from .keyset import key_sets
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class _ParamsRequest(Request):
 
 
 class _NoCookies:
-    """pylti1p3 insists on a cookie service; we keep login state in the database instead."""
+    """pylti1p3 insists on a cookie service; the login state travels in `state` itself (login_state)."""
 
     def get_cookie(self, name: str) -> None:
         return None
@@ -229,14 +229,8 @@ class SakaiMessageLaunch(MessageLaunch):
             raise _refuse("foreign_target_link_uri", "This launch points at an address that is not this tool.")
 
     def consume_state_and_nonce(self, body: dict[str, Any]) -> None:
-        state = self._get_request_param("state")
-        login = db.session.execute(
-            select(LoginState.nonce, LoginState.issuer, LoginState.client_id, LoginState.expires_at).where(
-                LoginState.state == state
-            )
-        ).first()
-        now = utcnow()
-        if login is None or login.expires_at <= now:
+        login = login_state.read(self._get_request_param("state"))
+        if login is None:
             raise _refuse(
                 "unknown_state",
                 "This launch has expired or was already used. Open the tool again from Sakai.",
@@ -247,7 +241,7 @@ class SakaiMessageLaunch(MessageLaunch):
         # (sequential or parallel) inserts nothing here and nothing else of the launch is written.
         claimed = db.session.execute(
             insert_or_ignore(UsedNonce.__table__)
-            .values(nonce=login.nonce, expires_at=now + NONCE_TTL)
+            .values(nonce=login.nonce, expires_at=utcnow() + NONCE_TTL)
             .returning(UsedNonce.nonce)
         ).first()
         if claimed is None:
@@ -256,6 +250,4 @@ class SakaiMessageLaunch(MessageLaunch):
 
 def purge_expired(now=None) -> int:
     now = now or utcnow()
-    n = db.session.execute(delete(LoginState).where(LoginState.expires_at <= now)).rowcount
-    n += db.session.execute(delete(UsedNonce).where(UsedNonce.expires_at <= now)).rowcount
-    return n
+    return db.session.execute(delete(UsedNonce).where(UsedNonce.expires_at <= now)).rowcount

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from flask import g, has_request_context, make_response
+from flask import make_response
 
 from ..config import ToolSettings
 from ..errors import LaunchError
 from . import claims, keys
 from .context import LaunchContext
-from .registry import PlatformRegistry, effective_modules
+from .registry import (
+    PlatformRegistry,
+    effective_modules,
+    enabled_db_platforms,
+    platform_generation,
+    track_platform_changes,
+)
+
+PLATFORMS_TTL = 5.0
 
 
 class ToolRuntime:
@@ -22,6 +31,8 @@ class ToolRuntime:
         self.launch_urls = (self.launch_url,)
         self._keys: list[keys.ToolKey] = []
         self._keys_stamp: int | None = None
+        self._registry: tuple[tuple, float, PlatformRegistry] | None = None
+        track_platform_changes()
 
     def url(self, path: str) -> str:
         return self.settings.base_url + path
@@ -50,22 +61,24 @@ class ToolRuntime:
         return keys.jwks(self.tool_keys())
 
     def registry(self) -> PlatformRegistry:
-        """The registrations as of this request: built once per request and shared by its callers
-        (a launch validates against it and renders its page with the registration's modules), so
-        a platform disabled in the database still stops working at the next request on every worker.
-        """
-        if has_request_context():
-            memo = g.get("_lti_registry")
-            if memo is None:
-                memo = g._lti_registry = self._new_registry()
-            return memo
-        return self._new_registry()
+        """config.json platforms plus the enabled database platforms, shared by this process's requests.
 
-    def _new_registry(self) -> PlatformRegistry:
-        # Login, launch and frame-ancestors do not sign anything: they work (and error pages
-        # render) before a key exists; only signing and the JWKS insist on one.
+        Built again when a platform change commits in this process, when the tool's keys change, and
+        otherwise every `PLATFORMS_TTL` seconds: a platform added or disabled through another process
+        or host takes effect there within that time. Login, launch and frame-ancestors do not sign
+        anything: they work (and error pages render) before a key exists; only signing and the JWKS
+        insist on one.
+        """
         found = self._current_keys()
-        return PlatformRegistry(self.settings.platforms, found[-1].private_pem.decode() if found else None)
+        stamp = (platform_generation(), self._keys_stamp)
+        cached = self._registry
+        if cached is None or cached[0] != stamp or cached[1] <= time.monotonic():
+            registry = PlatformRegistry(
+                self.settings.platforms, enabled_db_platforms(), found[-1].private_pem.decode() if found else None
+            )
+            # Stamped before the read: a change committed meanwhile rebuilds it on the next call.
+            self._registry = cached = (stamp, time.monotonic() + PLATFORMS_TTL, registry)
+        return cached[2]
 
     def modules_for(self, issuer: str, client_id: str) -> dict[str, dict]:
         return effective_modules(self.settings.modules, self.registry().registration_dict(issuer, client_id))

@@ -9,7 +9,6 @@ postMessage platform storage (`lti_storage_target`) is used to bind the launch t
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -17,12 +16,11 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, r
 from sqlalchemy import insert, update
 
 from ..clock import utcnow
-from ..database import writes_on_get
 from ..errors import LaunchError
 from ..extensions import db
-from ..models import Launch, LoginState, new_id
+from ..models import Launch, new_id
 from ..security import frame_ancestors_for_platforms
-from . import claims
+from . import claims, login_state
 from .context import TOKEN_MAX_AGE, LaunchContext, issue_token
 from .launch import SakaiMessageLaunch
 from .registry import origin
@@ -31,7 +29,6 @@ from .roles import decide_role, is_admin
 bp = Blueprint("lti", __name__)
 bp.before_request(frame_ancestors_for_platforms)
 
-LOGIN_TTL = timedelta(minutes=10)
 LOGIN_PARAMS = (
     "iss",
     "login_hint",
@@ -52,7 +49,6 @@ def state_cookie_name(state: str) -> str:
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
-@writes_on_get
 def login():
     params = {k: (request.values.get(k) or "").strip() for k in LOGIN_PARAMS}
     if not params["iss"] or not params["login_hint"]:
@@ -71,19 +67,8 @@ def login():
             "to check the issuer and Client ID.",
             code="unknown_registration",
         )
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    # One plain INSERT (no ORM unit of work): this runs for every launch.
-    db.session.execute(
-        insert(LoginState.__table__).values(
-            state=state,
-            nonce=nonce,
-            issuer=params["iss"],
-            client_id=client_id,
-            login_params={k: v for k, v in params.items() if v},
-            expires_at=utcnow() + LOGIN_TTL,
-        )
-    )
-    db.session.commit()
+    # Nothing is written: the state carries the login (see login_state).
+    state, nonce = login_state.issue({k: v for k, v in params.items() if v}, client_id)
     auth_url = (
         reg["auth_login_url"]
         + "?"
@@ -125,7 +110,7 @@ def _set_state_cookie(response, state: str) -> None:
     response.set_cookie(
         state_cookie_name(state),
         state,
-        max_age=int(LOGIN_TTL.total_seconds()),
+        max_age=int(login_state.LOGIN_TTL.total_seconds()),
         secure=True,
         httponly=True,
         samesite="None",
@@ -178,7 +163,7 @@ def bind():
         .where(
             Launch.id == launch_id,
             Launch.bound.is_(False),
-            Launch.state == state,
+            Launch.state == login_state.digest(state),
             Launch.expires_at > utcnow(),
         )
         .values(bound=True)
@@ -190,10 +175,10 @@ def bind():
 
 
 def _new_window_url(state: str) -> str | None:
-    login = db.session.get(LoginState, state)
+    login = login_state.read(state)
     if login is None:
         return None
-    return tool().url("/lti/login") + "?" + urlencode(login.login_params)
+    return tool().url("/lti/login") + "?" + urlencode(login.params)
 
 
 def _record_launch(validated, *, bound: bool, state: str) -> Launch:
@@ -223,7 +208,7 @@ def _record_launch(validated, *, bound: bool, state: str) -> Launch:
         locale=str(body.get("locale") or "en_US")[:16],
         extra=_extra(body),
         bound=bound,
-        state=state,
+        state=login_state.digest(state),
         created_at=utcnow(),
         expires_at=utcnow() + timedelta(seconds=TOKEN_MAX_AGE),
     )

@@ -1,5 +1,5 @@
 """Retention: `lti-tool purge` deletes guest records older than guests.retention_days, and expired
-login states and nonces; it is safe to run from cron at any time."""
+launch nonces; it is safe to run from cron at any time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from lti_tool.extensions import db
-from lti_tool.models import Guest, LoginState, RateCounter, UsedNonce
+from lti_tool.models import Guest, RateCounter, UsedNonce
 from tests.conftest import do_launch, tool_config
 from tests.guest.conftest import add_link, join
 
@@ -26,7 +26,7 @@ def test_purge_deletes_guests_past_retention_and_expired_login_data(make_app, pl
     frozen_clock.advance(days=6, hours=23)
     join(app.test_client(), token, name="Recent guest")
     with app.app_context():
-        db.session.add(LoginState(state="s1", nonce="n1", issuer="i", client_id="c", expires_at=frozen_clock.now))
+        db.session.add(UsedNonce(nonce="n1", expires_at=frozen_clock.now))
         db.session.add(UsedNonce(nonce="n2", expires_at=frozen_clock.now + timedelta(days=1)))
         db.session.commit()
     frozen_clock.advance(hours=2)  # the old guest is now 7 days 1 hour old, the recent one 1 hour
@@ -36,7 +36,7 @@ def test_purge_deletes_guests_past_retention_and_expired_login_data(make_app, pl
     assert "Deleted 1 guest record(s) older than 7 day(s)" in result.output
     assert guest_names(app) == {"Recent guest"}
     with app.app_context():
-        assert db.session.get(LoginState, "s1") is None
+        assert db.session.get(UsedNonce, "n1") is None
         assert db.session.get(UsedNonce, "n2") is not None
         assert db.session.execute(select(RateCounter)).first() is None  # old windows went too
 

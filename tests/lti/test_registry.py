@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine, event, text
 
 from lti_tool.extensions import db
+from lti_tool.lti import tool as tool_module
 from lti_tool.models import Platform
 from tests.conftest import do_launch, tool_config
 
@@ -41,7 +43,7 @@ def test_database_platform_module_override_applies(db_platform_app, platform):
     assert "Guest access requires the Invitetomedia module." in result.html
 
 
-def test_disabled_database_platform_is_refused_at_once(db_platform_app, platform):
+def test_disabled_database_platform_is_refused_at_once_in_this_process(db_platform_app, platform):
     set_platform(db_platform_app, enabled=False)
     response = db_platform_app.test_client().get("/lti/login", query_string=platform.login_params())
     assert response.status_code == 400
@@ -60,3 +62,41 @@ def test_only_enabled_platforms_may_frame_the_tool(db_platform_app, platform):
     assert "https://sakai.test" in client.get("/lti/login").headers["Content-Security-Policy"]
     set_platform(db_platform_app, enabled=False)
     assert "frame-ancestors 'none'" in client.get("/lti/login").headers["Content-Security-Policy"]
+
+
+def test_change_made_by_another_process_takes_effect_within_the_ttl(db_platform_app, platform, monkeypatch):
+    """Another worker or host disabling the platform: this process's registry is at most
+    PLATFORMS_TTL seconds old, so launches stop within that time."""
+    client = db_platform_app.test_client()
+    assert client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None)).status_code == 302
+    other_process = create_engine(db_platform_app.config["SQLALCHEMY_DATABASE_URI"])
+    with other_process.begin() as conn:
+        conn.execute(text("UPDATE platform SET enabled = false"))
+    other_process.dispose()
+    assert client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None)).status_code == 302
+    later = tool_module.time.monotonic() + tool_module.PLATFORMS_TTL + 0.1
+    monkeypatch.setattr(tool_module.time, "monotonic", lambda: later)
+    refused = client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None))
+    assert refused.status_code == 400
+    assert "not known to the tool" in refused.get_data(as_text=True)
+
+
+def test_login_does_not_touch_the_database(db_platform_app, platform):
+    """The registry is kept per process and the state travels in the `state` itself."""
+    client = db_platform_app.test_client()
+    # The first login builds this process's registry.
+    client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None))
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with db_platform_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 302
+    assert statements == []
