@@ -1,12 +1,15 @@
 """Engine set-up: SQLite in WAL with a busy timeout and foreign keys; PostgreSQL with pre-ping and
 a statement timeout. On SQLite every state-changing request opens its transaction with
 BEGIN IMMEDIATE (as does a GET view marked `@writes_on_get`), so a read-then-write never fails
-with "database is locked".
+with "database is locked"; those writers first queue on a lock file (`QueuedWriterConnection`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +29,10 @@ READ_ONLY = "lti_tool_read_only"
 
 def engine_options(url: str) -> dict:
     if make_url(url).get_backend_name() == "sqlite":
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "hide_parameters": True}
+        return {
+            "connect_args": {"timeout": 30, "check_same_thread": False, "factory": QueuedWriterConnection},
+            "hide_parameters": True,
+        }
     return {
         "hide_parameters": True,  # SQL errors are logged; their parameters may be tokens or names
         "pool_pre_ping": True,
@@ -77,9 +83,62 @@ def _end_session(_exc: BaseException | None) -> None:
             db.session.registry.clear()
 
 
+class QueuedWriterConnection(sqlite3.Connection):
+    """A sqlite3 connection whose write transactions first queue on an `flock` of `<database>.lock`.
+
+    SQLite's own busy handler makes a blocked writer sleep in growing steps (up to 100 ms) and
+    does not wake it when the lock is released: under many writers that is where the slowest
+    requests' time went. The kernel wakes an `flock` waiter as soon as the holder lets go. The
+    lock is taken just before BEGIN IMMEDIATE and released after COMMIT or ROLLBACK (or when the
+    process dies); SQLite's lock stays the real guard, the file only orders the queue.
+    """
+
+    lock_path: str | None = None
+    _lock_fd: int | None = None
+    _locked = False
+
+    def queue_for_write(self) -> None:
+        if self.lock_path is None:
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._locked = True
+
+    def _unqueue(self) -> None:
+        if self._locked:
+            self._locked = False
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._unqueue()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._unqueue()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._unqueue()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
 def _tune_sqlite(engine) -> None:
+    database = engine.url.database
+    lock_path = f"{database}.lock" if database and database != ":memory:" else None
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
+        dbapi_connection.lock_path = lock_path
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -95,7 +154,11 @@ def _tune_sqlite(engine) -> None:
             and (request.method not in SAFE_METHODS or _view_writes())
             and not conn.get_execution_options().get(READ_ONLY)
         )
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        if writes:
+            conn.connection.dbapi_connection.queue_for_write()
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
 
 def writes_on_get(view):
@@ -120,11 +183,11 @@ def read_only_connection() -> Iterator:
         yield conn
 
 
-def insert_or_ignore(table):
-    """`INSERT … ON CONFLICT DO NOTHING` for the session's database: a one-time claim in one
-    statement, without a savepoint round trip. Add `.returning(...)`: a row back means ours
-    (psycopg reports no rowcount for it)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+def insert_or_ignore(table, dialect: str):
+    """`INSERT … ON CONFLICT DO NOTHING` for `dialect`: a one-time claim in one statement, without a
+    savepoint round trip. Add `.returning(...)`: a row back means ours (psycopg reports no rowcount
+    for it)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert

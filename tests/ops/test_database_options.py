@@ -1,8 +1,10 @@
 """Engine settings that keep many workers correct: SQLite WAL + busy timeout + BEGIN IMMEDIATE for
-writes; PostgreSQL pre-ping, a bounded pool and a statement timeout."""
+writes, queued on a lock file; PostgreSQL pre-ping, a bounded pool and a statement timeout."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 
 import pytest
@@ -46,6 +48,33 @@ def test_state_changing_requests_take_the_write_lock_at_their_first_statement(ap
         assert other_writer_is_locked_out(path) is holds_write_lock
         db.session.rollback()
     assert other_writer_is_locked_out(path) is False
+
+
+def queue_is_taken(path: str) -> bool:
+    """Whether a writer holds `<database>.lock` (the queue writers wait in before BEGIN IMMEDIATE)."""
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_writers_queue_on_a_lock_file_held_until_their_transaction_ends(app, end):
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    with app.test_request_context("/x", method="POST"):
+        db.session.execute(text("SELECT 1"))
+        assert queue_is_taken(path)
+        getattr(db.session, end)()
+        assert not queue_is_taken(path)
+    with app.test_request_context("/x", method="GET"):
+        db.session.execute(text("SELECT 1"))
+        assert not queue_is_taken(path)  # readers never queue
+        db.session.rollback()
 
 
 def test_postgres_engine_options_are_bounded_and_pre_pinged():
