@@ -8,6 +8,7 @@ atomic insert) → target_link_uri is ours.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -240,12 +241,16 @@ class SakaiMessageLaunch(MessageLaunch):
         # One-time nonce: the primary key makes this a single atomic insert; a replay
         # (sequential or parallel) inserts nothing here and nothing else of the launch is written.
         claimed = db.session.execute(
-            insert_or_ignore(UsedNonce.__table__)
-            .values(nonce=login.nonce, expires_at=utcnow() + NONCE_TTL)
-            .returning(UsedNonce.nonce)
+            _claim_nonce(db.session.get_bind().dialect.name), {"nonce": login.nonce, "expires_at": utcnow() + NONCE_TTL}
         ).first()
         if claimed is None:
             raise _refuse("replay", "This launch was already used. Open the tool again from Sakai.")
+
+
+@functools.cache
+def _claim_nonce(dialect: str):
+    """Built once per dialect: constructing a statement costs more than running it."""
+    return insert_or_ignore(UsedNonce.__table__, dialect).returning(UsedNonce.nonce)
 
 
 def purge_expired(now=None) -> int:

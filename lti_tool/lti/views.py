@@ -9,6 +9,7 @@ postMessage platform storage (`lti_storage_target`) is used to bind the launch t
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -38,6 +39,9 @@ LOGIN_PARAMS = (
     "lti_message_hint",
 )
 STORAGE_PREFIX = "lti_state_"
+# Built once: every launch runs it, and building a statement costs more than running it.
+INSERT_LAUNCH = insert(Launch.__table__)
+LAUNCH_COLUMNS = [f.name for f in fields(LaunchContext) if f.name != "launch_id"]
 
 
 def tool():
@@ -126,11 +130,11 @@ def launch():
     ).run()
     state = params["state"]
     cookie_ok = request.cookies.get(state_cookie_name(state)) == state
-    row = _record_launch(validated, bound=cookie_ok, state=state)
+    ctx = _record_launch(validated, bound=cookie_ok, state=state)
     if cookie_ok:
         # Render inside the launch's one transaction, then commit: reading after the commit would
         # open a second transaction (on SQLite a second write lock, as this is a POST).
-        response = tool().render_launch(LaunchContext.from_row(row))
+        response = tool().render_launch(ctx)
         db.session.commit()
         return response
     db.session.commit()
@@ -138,7 +142,7 @@ def launch():
     if storage_target:
         return render_template(
             "lti/launch_storage.html",
-            launch_id=row.id,
+            launch_id=ctx.launch_id,
             storage_target=storage_target,
             storage_origin=origin(validated.registration["auth_login_url"]),
             storage_key=STORAGE_PREFIX + state,
@@ -181,7 +185,7 @@ def _new_window_url(state: str) -> str | None:
     return tool().url("/lti/login") + "?" + urlencode(login.params)
 
 
-def _record_launch(validated, *, bound: bool, state: str) -> Launch:
+def _record_launch(validated, *, bound: bool, state: str) -> LaunchContext:
     body = validated.body
     room_id = None
     if body.get(claims.MESSAGE_TYPE) == claims.RESOURCE_LINK_REQUEST:
@@ -193,8 +197,10 @@ def _record_launch(validated, *, bound: bool, state: str) -> Launch:
         # (rendered in the same transaction) read it without a second SELECT.
         g.launched_room = room
     name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
-    values = dict(
-        id=new_id(),
+    now = utcnow()
+    role = decide_role(body.get(claims.ROLES), current_app.config["TOOL"].roles)
+    ctx = LaunchContext(
+        launch_id=new_id(),
         room_id=room_id,
         issuer=validated.issuer,
         client_id=validated.client_id,
@@ -203,18 +209,25 @@ def _record_launch(validated, *, bound: bool, state: str) -> Launch:
         user_sub=body["sub"],
         user_name=(str(name).strip()[:255] or None) if name else None,
         user_email=(str(body["email"])[:255] if body.get("email") else None),
-        role=decide_role(body.get(claims.ROLES), current_app.config["TOOL"].roles).value,
+        role=role,
         is_admin=is_admin(body.get(claims.ROLES)),
         locale=str(body.get("locale") or "en_US")[:16],
-        extra=_extra(body),
-        bound=bound,
-        state=login_state.digest(state),
-        created_at=utcnow(),
-        expires_at=utcnow() + timedelta(seconds=TOKEN_MAX_AGE),
     )
-    # A plain INSERT; the caller gets the same values as a (transient) row.
-    db.session.execute(insert(Launch.__table__).values(**values))
-    return Launch(**values)
+    row = {name: getattr(ctx, name) for name in LAUNCH_COLUMNS}
+    db.session.execute(
+        INSERT_LAUNCH,
+        {
+            **row,
+            "id": ctx.launch_id,
+            "role": role.value,
+            "extra": _extra(body),
+            "bound": bound,
+            "state": login_state.digest(state),
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=TOKEN_MAX_AGE),
+        },
+    )
+    return ctx
 
 
 def _extra(body: dict) -> dict:

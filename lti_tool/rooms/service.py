@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Forbidden, NotFound
@@ -35,6 +35,12 @@ def room_kind(body: dict[str, Any]) -> str:
     return "mediagallery" if kind == "mediagallery" else "room"
 
 
+# Built once (every launch runs it; building a statement costs more than running it).
+ROOM_BY_PLACEMENT = select(Room).where(
+    *(getattr(Room, name) == bindparam(name) for name in ("issuer", "deployment_id", "context_id", "resource_link_id"))
+)
+
+
 def upsert_room(issuer: str, client_id: str, deployment_id: str, body: dict[str, Any]) -> Room:
     """The placement's room, created on first launch; title and kind follow later launches."""
     context = body.get(claims.CONTEXT) or {}
@@ -51,7 +57,7 @@ def upsert_room(issuer: str, client_id: str, deployment_id: str, body: dict[str,
         "context_title": str(context.get("title") or "")[:255],
         "kind": room_kind(body),
     }
-    room = db.session.execute(select(Room).filter_by(**key)).scalar_one_or_none()
+    room = db.session.execute(ROOM_BY_PLACEMENT, key).scalar_one_or_none()
     if room is None:
         try:
             # Two first launches at once: the unique key lets one insert win; the other reads it.
@@ -59,7 +65,7 @@ def upsert_room(issuer: str, client_id: str, deployment_id: str, body: dict[str,
                 room = Room(client_id=client_id, **key, **values)
                 db.session.add(room)
         except IntegrityError:
-            room = db.session.execute(select(Room).filter_by(**key)).scalar_one()
+            room = db.session.execute(ROOM_BY_PLACEMENT, key).scalar_one()
     for name, value in values.items():
         if getattr(room, name) != value:
             setattr(room, name, value)

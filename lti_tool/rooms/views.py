@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import g, render_template
 
 from ..extensions import db
 from ..links.service import guest_group
@@ -18,7 +18,7 @@ def _guest_group_name(room: Room, ctx: LaunchContext) -> str | None:
 
 
 def media_page(ctx: LaunchContext):
-    room = db.session.get(Room, ctx.room_id)
+    room = g.get("launched_room") or db.session.get(Room, ctx.room_id)
     state = availability(room)
     return render_template(
         "rooms/media_page.html",

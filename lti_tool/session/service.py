@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 
 from ..audit import record as audit_record
 from ..clock import as_utc
@@ -73,10 +73,14 @@ def audit(room_id: str, actor: Actor, action: str, **detail: Any) -> None:
 # --- session life -------------------------------------------------------------------------------
 
 
+# Built once: every launch page and poll runs it.
+LATEST_RUN = (
+    select(RoomSession).where(RoomSession.room_id == bindparam("room_id")).order_by(RoomSession.id.desc()).limit(1)
+)
+
+
 def latest_run(room_id: str) -> RoomSession | None:
-    return db.session.execute(
-        select(RoomSession).where(RoomSession.room_id == room_id).order_by(RoomSession.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    return db.session.execute(LATEST_RUN, {"room_id": room_id}).scalar_one_or_none()
 
 
 def run_state(run: RoomSession | None) -> str:
@@ -189,7 +193,6 @@ def stage_csp(room: Room | PublicRoom, embed_origins: tuple[str, ...]) -> tuple[
     media_src = origin_of(room.media_url) if room.media_kind == "video" and room.media_url else None
     frame_src = " ".join(embed_origins) or None
     return media_src, frame_src
-
 
 
 # --- presence -----------------------------------------------------------------------------------
