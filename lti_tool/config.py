@@ -10,6 +10,7 @@ import copy
 import ipaddress
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from . import http
 from .lti.roles import DEFAULT_ROLE_MAP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +30,7 @@ DEFAULT_MODULES: dict[str, dict[str, Any]] = {
     "theming": {"enabled": True, "mediapage": "Yes"},
 }
 PLATFORM_URL_KEYS = ("auth_login_url", "auth_token_url", "key_set_url")
+HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 
 
 class ConfigError(Exception):
@@ -51,6 +54,7 @@ class ToolSettings:
     embed_origins: tuple[str, ...] = ()
     redis_url: str | None = None
     trusted_proxies: int = 0
+    private_hosts: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,6 +91,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     for i, origin in enumerate(embed_origins):
         _url(origin, f"{where}: media.embed_origins[{i}]")
 
+    private_hosts = _private_hosts(_section(raw, "outbound", where).get("private_hosts", []), where)
+
     retention = _section(raw, "guests", where).get("retention_days", 30)
     if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 3650:
         raise ConfigError(f"{where}: guests.retention_days: must be a whole number of days from 1 to 3650")
@@ -112,6 +118,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
         embed_origins=tuple(o.rstrip("/") for o in embed_origins),
         redis_url=os.environ.get("REDIS_URL") or None,
         trusted_proxies=_int_env("TRUSTED_PROXIES", 0),
+        private_hosts=private_hosts,
         extra=overrides,
     )
 
@@ -200,6 +207,37 @@ def _platforms(value: Any, where: str) -> dict[str, list[dict[str, Any]]]:
                 _modules(reg["modules"], f"{label}.modules")
         platforms[issuer] = regs
     return platforms
+
+
+def _private_hosts(value: Any, where: str) -> tuple[str, ...]:
+    """Hosts the tool may contact at private addresses (lti_tool/http.py `Destinations`): a host name
+    (any port) or an origin `https://host:port` (that port only)."""
+    label = f"{where}: outbound.private_hosts"
+    if not isinstance(value, list):
+        raise ConfigError(f'{label}: must be a list of host names or origins, e.g. ["sakai.example.edu"]')
+    entries = []
+    for i, entry in enumerate(value):
+        text = entry.strip().lower().rstrip("./") if isinstance(entry, str) else ""
+        if "://" in text:
+            parts = urlsplit(text)
+            normal = http.normal_origin(text) if not (parts.path or parts.query or parts.username) else ""
+        else:
+            normal = text if HOST_NAME.fullmatch(text) or _is_ip(text) else ""
+        if not normal:
+            raise ConfigError(
+                f"{label}[{i}]: {entry!r} is neither a host name (sakai.example.edu) nor an origin "
+                "(https://sakai.example.edu:8443)"
+            )
+        entries.append(normal)
+    return tuple(entries)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _database_url(override: str | None) -> str:

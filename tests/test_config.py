@@ -107,6 +107,18 @@ CASES = {
         "roles.host: must be a list of role URIs",
     ),
     "unknown_role_name": (broken(lambda c: c["roles"].update(viewer=[])), "roles.viewer: unknown role"),
+    "private_hosts_not_a_list": (
+        broken(lambda c: c.update(outbound={"private_hosts": "sakai.example.edu"})),
+        "outbound.private_hosts: must be a list of host names or origins",
+    ),
+    "private_hosts_a_url_with_a_path": (
+        broken(lambda c: c.update(outbound={"private_hosts": ["https://sakai.example.edu/portal"]})),
+        "outbound.private_hosts[0]: 'https://sakai.example.edu/portal' is neither a host name",
+    ),
+    "private_hosts_not_a_name": (
+        broken(lambda c: c.update(outbound={"private_hosts": ["sakai example"]})),
+        "outbound.private_hosts[0]: 'sakai example' is neither",
+    ),
 }
 
 
@@ -212,3 +224,11 @@ def test_bad_database_url_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres is on db1")
     with pytest.raises(ConfigError, match=r"^DATABASE_URL: not a database URL"):
         load(tmp_path, valid())
+
+
+def test_private_hosts_are_host_names_or_origins_written_one_way(tmp_path):
+    config = valid()
+    config["outbound"] = {"private_hosts": ["Sakai.Campus.edu.", "https://lms.campus.edu/", "http://10.0.0.5:8080"]}
+    settings = load_settings({"config_path": write(tmp_path, config), "secret_key": "s"})
+    assert settings.private_hosts == ("sakai.campus.edu", "https://lms.campus.edu:443", "http://10.0.0.5:8080")
+    assert load_settings({"config_path": write(tmp_path, valid()), "secret_key": "s"}).private_hosts == ()

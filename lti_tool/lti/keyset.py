@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from threading import Lock
 from typing import Any
 
+from flask import current_app
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from ..clock import utcnow
 from ..database import read_only_connection
 from ..errors import LaunchError, Unavailable
 from ..extensions import db
-from ..http import FetchError, fetch_limited
+from ..http import Destinations, FetchError, fetch_limited
 from ..models import KeySetCache
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,13 @@ class KeySetError(Exception):
     """The key set could not be fetched or is not a usable JWKS."""
 
 
-def fetch_jwks(url: str, deadline: float | None = None) -> dict[str, Any]:
-    """GET a JWKS with a total deadline (not just per-read), a size cap and shape checks."""
+def fetch_jwks(url: str, deadline: float | None = None, destinations: Destinations | None = None) -> dict[str, Any]:
+    """GET a JWKS with a total deadline (not just per-read), a size cap and shape checks, from an
+    address the app's `Destinations` permit (by default: those of the current app)."""
+    if destinations is None:
+        destinations = Destinations.of(current_app.config["TOOL"], testing=current_app.testing)
     try:
-        resp = fetch_limited(url, deadline=deadline or FETCH_DEADLINE, max_bytes=MAX_BYTES)
+        resp = fetch_limited(url, deadline=deadline or FETCH_DEADLINE, max_bytes=MAX_BYTES, destinations=destinations)
     except FetchError as exc:
         raise KeySetError(exc.reason) from None
     if resp.status != 200:  # a redirect too: the key set must be at the registered address

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import DomainError
-from ..http import FetchError, fetch_limited
+from ..http import Destinations, FetchError, fetch_limited
 from ..lti import claims
 from .info import ToolUrls
 
@@ -61,10 +60,12 @@ class Registered:
     deployment_id: str
 
 
-def _call(method: str, url: str, deadline: float, what: str, **kwargs: Any) -> tuple[int, bytes]:
-    """One HTTP exchange with a total deadline and a size cap; no redirects followed."""
+def _call(
+    method: str, url: str, deadline: float, what: str, destinations: Destinations, **kwargs: Any
+) -> tuple[int, bytes]:
+    """One HTTP exchange with a total deadline and a size cap, to a checked address; no redirects followed."""
     try:
-        resp = fetch_limited(url, method, deadline=deadline, max_bytes=MAX_BYTES, **kwargs)
+        resp = fetch_limited(url, method, deadline=deadline, max_bytes=MAX_BYTES, destinations=destinations, **kwargs)
     except FetchError as exc:
         raise fetch_failed(f"{what}_{exc.reason}") from None
     return resp.status, resp.body
@@ -102,39 +103,33 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def check_address(url: str, *, allow_loopback_http: bool) -> None:
-    """The tool only talks to platforms at a public https address.
+def require_https(url: str, destinations: Destinations) -> None:
+    """The tool only talks to platforms over https.
 
     Plain http to a loopback address is allowed in demo and test mode only (a Sakai on the same
-    machine). Otherwise the host must resolve to public addresses only (not private, loopback,
-    link-local, reserved...), so an invitation cannot be used to reach the tool's own network.
+    machine). Which addresses may be contacted at all is checked on connect (`fetch_limited`):
+    public ones, and private ones only for the hosts in `outbound.private_hosts`, so an invitation
+    cannot be used to reach the tool's own network, not even by a DNS answer that changes.
     """
-    parts = urlsplit(url)
-    if allow_loopback_http and _is_loopback(url):
+    if destinations.loopback and _is_loopback(url):
         return
-    if parts.scheme != "https":
+    if urlsplit(url).scheme != "https":
         # Over plain http anyone on the path could swap in their own issuer and key set.
         raise RegistrationFailed(NOT_PUBLIC_HTTPS, code="configuration_not_https")
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError, ValueError):
-        raise fetch_failed("dns") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise fetch_failed("not_public_address")
 
 
 def fetch_configuration(
-    config_url: str, deadline: float = HTTP_DEADLINE, *, allow_loopback_http: bool = False
+    config_url: str, deadline: float = HTTP_DEADLINE, *, destinations: Destinations
 ) -> PlatformConfiguration:
     """GET the platform's openid-configuration and check what the registration relies on."""
     if not is_http_url(config_url):
         raise RegistrationFailed(
             "The openid_configuration address Sakai sent is not an http(s) URL.", code="bad_configuration_url"
         )
-    check_address(config_url, allow_loopback_http=allow_loopback_http)
-    status, body = _call("GET", config_url, deadline, "configuration", headers={"Accept": "application/json"})
+    require_https(config_url, destinations)
+    status, body = _call(
+        "GET", config_url, deadline, "configuration", destinations, headers={"Accept": "application/json"}
+    )
     if status != 200:
         raise fetch_failed(f"configuration_http_{status}")
     data = _json_object(body, "configuration")
@@ -145,7 +140,7 @@ def fetch_configuration(
     endpoint = data["registration_endpoint"]
     if urlsplit(endpoint).hostname != urlsplit(data["issuer"]).hostname:
         raise fetch_failed("registration_endpoint_not_on_issuer_host")
-    if urlsplit(endpoint).scheme != "https" and not (allow_loopback_http and _is_loopback(endpoint)):
+    if urlsplit(endpoint).scheme != "https" and not (destinations.loopback and _is_loopback(endpoint)):
         raise fetch_failed("registration_endpoint_not_https")
     platform = data.get(PLATFORM_CONFIGURATION)
     product = platform.get("product_family_code", "") if isinstance(platform, dict) else ""
@@ -194,13 +189,21 @@ def register(
     payload: dict[str, Any],
     registration_token: str | None,
     deadline: float = HTTP_DEADLINE,
+    *,
+    destinations: Destinations,
 ) -> Registered:
     """POST the registration; the platform answers with our client_id and deployment id."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if registration_token:
         headers["Authorization"] = f"Bearer {registration_token}"
     status, body = _call(
-        "POST", config.registration_endpoint, deadline, "registration", data=json.dumps(payload), headers=headers
+        "POST",
+        config.registration_endpoint,
+        deadline,
+        "registration",
+        destinations,
+        data=json.dumps(payload),
+        headers=headers,
     )
     if status in (401, 403):
         raise RegistrationFailed(

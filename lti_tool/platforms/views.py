@@ -10,6 +10,7 @@ from ..clock import utcnow
 from ..database import writes_on_get
 from ..errors import DomainError, Forbidden, ValidationError
 from ..extensions import db
+from ..http import Destinations
 from ..lti.context import TOKEN_FIELD, LaunchContext, issue_token, require_launch
 from ..lti.registry import origin
 from ..models import Launch
@@ -53,13 +54,12 @@ def register():
     service.consume_invite(code, taken_at)
     db.session.commit()
     deadline = current_app.config.get("REGISTRATION_HTTP_DEADLINE", registration.HTTP_DEADLINE)
+    destinations = Destinations.of(settings(), testing=current_app.testing)
     try:
-        platform_config = registration.fetch_configuration(
-            config_url, deadline, allow_loopback_http=settings().demo or current_app.testing
-        )
+        platform_config = registration.fetch_configuration(config_url, deadline, destinations=destinations)
         payload = registration.tool_registration(ToolUrls.of(runtime()), settings().title)
         registered = registration.register(
-            platform_config, payload, request.args.get("registration_token"), deadline=deadline
+            platform_config, payload, request.args.get("registration_token"), deadline, destinations=destinations
         )
         row = service.add_platform(
             settings(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 import sqlite3
@@ -13,9 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from lti_tool.extensions import db
+from lti_tool.http import Destinations
 from lti_tool.models import Platform, RegistrationInvite
 from lti_tool.platforms import registration, service
 from lti_tool.platforms.registration import FETCH_FAILED
+from tests.conftest import tool_config
+from tests.loopback import FakeDNS, connections, listener
 from tests.platforms.fake_registration import CLIENT_ID, REGISTRATION_TOKEN, FakeSakaiRegistration
 from tests.sakai import TOOL_BASE
 
@@ -302,17 +306,59 @@ def test_outside_demo_and_test_mode_only_public_https_platforms_are_contacted(ma
 )
 def test_private_loopback_and_link_local_addresses_are_refused(url):
     with pytest.raises(registration.RegistrationFailed) as caught:
-        registration.check_address(url, allow_loopback_http=False)
+        registration.fetch_configuration(url, 0.5, destinations=Destinations())
     assert caught.value.message == FETCH_FAILED
-    assert caught.value.reason == "not_public_address"
+    assert caught.value.reason == "configuration_not_public_address"
 
 
 def test_plain_http_to_loopback_only_in_demo_or_test_mode():
-    registration.check_address("http://127.0.0.1:8080/x", allow_loopback_http=True)
+    registration.require_https("http://127.0.0.1:8080/x", Destinations(loopback=True))
     with pytest.raises(registration.RegistrationFailed):
-        registration.check_address("http://127.0.0.1:8080/x", allow_loopback_http=False)
+        registration.require_https("http://127.0.0.1:8080/x", Destinations())
     with pytest.raises(registration.RegistrationFailed):
-        registration.check_address("http://sakai.example.edu/x", allow_loopback_http=True)
+        registration.require_https("http://sakai.example.edu/x", Destinations(loopback=True))
+
+
+PUBLIC_ADDRESS = "192.0.0.9"  # never reached: the fake DNS routes it to 127.0.0.3 below
+
+
+def test_a_platform_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to(make_app, monkeypatch):
+    """DNS rebinding: the name answers a public address when it is checked and 127.0.0.1 the next
+    time. The tool must connect to the address it checked, never resolve the name again."""
+    app = make_app(TESTING=False, REGISTRATION_HTTP_DEADLINE=0.5)
+    inside = listener("127.0.0.1")  # a service on the tool's own machine
+    port = inside.getsockname()[1]
+    public = listener("127.0.0.3", port)  # plays the platform at PUBLIC_ADDRESS
+    dns = FakeDNS({"sakai.rebind.test": [[PUBLIC_ADDRESS], ["127.0.0.1"]], PUBLIC_ADDRESS: [["127.0.0.3"]]})
+    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+    try:
+        response = app.test_client().get(
+            "/lti/register",
+            query_string={
+                "openid_configuration": f"https://sakai.rebind.test:{port}/imsblis/lti13/well_known",
+                "invite": invite(app),
+            },
+        )
+        assert response.status_code == 502  # the stand-in platform never answers
+        assert connections(inside) == 0, "the request went to the rebound address"
+        assert connections(public) == 1
+    finally:
+        inside.close()
+        public.close()
+
+
+def test_the_apps_destinations_take_the_allow_list_and_the_config_json_platforms(make_app, platform):
+    config = tool_config(platform, outbound={"private_hosts": ["sakai.campus.test", "https://lms.campus.test:8443"]})
+    app = make_app(config=config, TESTING=False)
+    destinations = Destinations.of(app.config["TOOL"], testing=False)
+    internal = ipaddress.ip_address("10.0.0.5")
+    assert destinations.permits("https://sakai.campus.test/imsblis/lti13/well_known", internal)
+    assert destinations.permits("https://lms.campus.test:8443/x", internal)
+    assert not destinations.permits("https://lms.campus.test/x", internal)
+    assert not destinations.permits("https://elsewhere.test/x", internal)
+    # config.json's platform: its key set was always fetched wherever it is (here on 127.0.0.1).
+    assert destinations.permits(platform.keyset.url, ipaddress.ip_address("127.0.0.1"))
+    assert not destinations.loopback and Destinations.of(app.config["TOOL"], testing=True).loopback
 
 
 def test_the_registration_endpoint_must_be_on_the_issuers_host(reg_app, sakai, monkeypatch):
