@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from .config import PROJECT_ROOT, load_settings
 
@@ -39,6 +40,19 @@ def configure(app: Flask, settings) -> None:
         **{k: v for k, v in settings.extra.items() if k.isupper()},
     )
     app.jinja_env.globals["tool_title"] = settings.title
+    app.session_interface = NoSessions()
+
+
+class NoSessions(SessionInterface):
+    """No Flask cookie session (inside Sakai's iframe it would be a third-party cookie): the launch
+    token and the guest cookie carry what a request needs. Flask's default interface still built a
+    signing serializer on every request; here `session` is a NullSession that refuses writes."""
+
+    def open_session(self, app: Flask, request) -> None:
+        return None
+
+    def save_session(self, app: Flask, session, response) -> None:
+        pass
 
 
 def register_extensions(app: Flask, settings) -> None:

@@ -31,7 +31,7 @@ class ToolRuntime:
         self.launch_urls = (self.launch_url,)
         self._keys: list[keys.ToolKey] = []
         self._keys_stamp: int | None = None
-        self._registry: tuple[tuple, float, PlatformRegistry] | None = None
+        self._registry: tuple[int, float, PlatformRegistry] | None = None
         track_platform_changes()
 
     def url(self, path: str) -> str:
@@ -63,22 +63,22 @@ class ToolRuntime:
     def registry(self) -> PlatformRegistry:
         """config.json platforms plus the enabled database platforms, shared by this process's requests.
 
-        Built again when a platform change commits in this process, when the tool's keys change, and
-        otherwise every `PLATFORMS_TTL` seconds: a platform added or disabled through another process
-        or host takes effect there within that time. Login, launch and frame-ancestors do not sign
+        Built again when a platform change commits in this process, and otherwise every
+        `PLATFORMS_TTL` seconds: a platform added or disabled through another process or host, or a
+        new tool key, takes effect within that time. Login, launch and frame-ancestors do not sign
         anything: they work (and error pages render) before a key exists; only signing and the JWKS
         insist on one.
         """
-        found = self._current_keys()
-        stamp = (platform_generation(), self._keys_stamp)
         cached = self._registry
-        if cached is None or cached[0] != stamp or cached[1] <= time.monotonic():
-            registry = PlatformRegistry(
-                self.settings.platforms, enabled_db_platforms(), found[-1].private_pem.decode() if found else None
-            )
-            # Stamped before the read: a change committed meanwhile rebuilds it on the next call.
-            self._registry = cached = (stamp, time.monotonic() + PLATFORMS_TTL, registry)
-        return cached[2]
+        if cached is not None and cached[0] == platform_generation() and time.monotonic() < cached[1]:
+            return cached[2]
+        # Stamped before the read: a change committed meanwhile rebuilds it on the next call.
+        generation, found = platform_generation(), self._current_keys()
+        registry = PlatformRegistry(
+            self.settings.platforms, enabled_db_platforms(), found[-1].private_pem.decode() if found else None
+        )
+        self._registry = (generation, time.monotonic() + PLATFORMS_TTL, registry)
+        return registry
 
     def modules_for(self, issuer: str, client_id: str) -> dict[str, dict]:
         return effective_modules(self.settings.modules, self.registry().registration_dict(issuer, client_id))
