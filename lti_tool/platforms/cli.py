@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -107,6 +108,27 @@ def platform_add(sakai_url, tool_id, issuer, client_id, deployment_ids, auth_log
     click.echo(f"  OIDC authentication URL: {row.auth_login_url}")
     click.echo(f"  Token URL:               {row.auth_token_url}")
     click.echo(f"  Key set URL:             {row.key_set_url}")
+    _warn_if_unreachable(row.key_set_url)
+
+
+def _warn_if_unreachable(url: str) -> None:
+    """The key set is fetched only from addresses the outbound rules allow: say so now, not at the
+    first launch."""
+    from ..http import Destinations, FetchError, resolve
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    destinations = Destinations.of(settings(), testing=current_app.testing)
+    try:
+        refused = [a for a in resolve(host, parts.port or 443) if not destinations.permits(url, a)]
+    except FetchError:
+        click.echo(f"Note: {host} does not resolve from here yet; launches need the key set at that address.")
+        return
+    if refused:
+        click.echo(
+            f"Note: {host} resolves to a private address ({refused[0]}). Launches will fail until "
+            f'"outbound": {{"private_hosts": ["{host}"]}} is in config.json (then restart the tool).'
+        )
 
 
 @platform_group.command("list", help="Every platform, from config.json and from the database.")

@@ -31,6 +31,16 @@ def test_sakai_shortcut_fills_sakai_standard_paths(cli, in_app):
     assert in_app(lambda: db.session.scalar(select(AuditEvent.action))) == "platform.added"
 
 
+def test_add_warns_when_the_key_set_is_on_a_private_address(cli):
+    result = cli("platform", "add", "--sakai", "https://10.20.30.40", "--client-id", "c", "--tool-id", "7")
+    assert result.exit_code == 0, result.output
+    assert "Note: 10.20.30.40 resolves to a private address (10.20.30.40)" in result.output
+    assert '"outbound": {"private_hosts": ["10.20.30.40"]}' in result.output
+    public = cli("platform", "add", "--sakai", "https://93.184.215.14", "--client-id", "d", "--tool-id", "7")
+    assert public.exit_code == 0, public.output
+    assert "Note:" not in public.output
+
+
 def test_add_with_every_url_and_two_deployments(cli, in_app):
     result = cli(
         "platform", "add", "--issuer", "https://lms.example.org", "--client-id", "x1",
