@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy.orm import contains_eager
 
 from ..clock import as_utc
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..links.service import is_expired, link_status
-from ..models import Guest, GuestGroup, GuestLink, Room
+from ..models import Guest, GuestGroup, GuestLink, Room, new_id
 from ..rooms.service import availability, bump_version  # bump_version: also used by the live session
 from .validation import _
 
@@ -102,10 +103,19 @@ def check_link(link: GuestLink, now: datetime) -> GuestLink:
     return link
 
 
+# The link of a token with its room, in one SELECT (built once; the page and every check need both).
+LINK_BY_TOKEN = (
+    select(GuestLink)
+    .join(GuestLink.room)
+    .options(contains_eager(GuestLink.room))
+    .where(GuestLink.token == bindparam("token"))
+)
+
+
 def find_link(token: str) -> GuestLink | None:
     if not token or len(token) > TOKEN_MAX:
         return None
-    return db.session.execute(select(GuestLink).where(GuestLink.token == token)).scalar_one_or_none()
+    return db.session.execute(LINK_BY_TOKEN, {"token": token}).scalar_one_or_none()
 
 
 def check_room(room: Room | None) -> Room:
@@ -116,63 +126,84 @@ def check_room(room: Room | None) -> Room:
     return room
 
 
+# Invariant: used_clicks never passes max_clicks, and no click is taken from an expired link or a
+# closed room. Check and increment are this one statement (row-locked by the database).
+TAKE_CLICK = (
+    update(GuestLink)
+    .where(
+        GuestLink.id == bindparam("link_id"),
+        or_(GuestLink.max_clicks.is_(None), GuestLink.used_clicks < GuestLink.max_clicks),
+        or_(GuestLink.expires_at.is_(None), GuestLink.expires_at > bindparam("now")),
+        exists(
+            select(Room.id).where(
+                Room.id == GuestLink.room_id,
+                Room.guest_access_enabled.is_(True),
+                Room.deleted_at.is_(None),
+            )
+        ),
+    )
+    .values(used_clicks=GuestLink.used_clicks + 1)
+    .execution_options(synchronize_session=False)
+)
+# Undoes TAKE_CLICK inside the same transaction, while it still holds the link row.
+GIVE_BACK_CLICK = (
+    update(GuestLink)
+    .where(GuestLink.id == bindparam("link_id"))
+    .values(used_clicks=GuestLink.used_clicks - 1)
+    .execution_options(synchronize_session=False)
+)
+# A plain INSERT of the guest row (no unit of work), the room's guest group looked up inside it.
+ADD_GUEST = insert(Guest).values(
+    group_id=select(GuestGroup.id).where(GuestGroup.room_id == bindparam("group_room_id")).scalar_subquery()
+)
+
+
 def use_click(link_id: str, now: datetime) -> bool:
     """Take one click of the link, atomically; False when none is left (or the link just closed)."""
-    room_open = exists(
-        select(Room.id).where(
-            Room.id == GuestLink.room_id,
-            Room.guest_access_enabled.is_(True),
-            Room.deleted_at.is_(None),
-        )
-    )
-    # Invariant: used_clicks never passes max_clicks, and no click is taken from an expired link or a
-    # closed room. Check and increment are this one statement (row-locked by the database).
-    stmt = (
-        update(GuestLink)
-        .where(
-            GuestLink.id == link_id,
-            or_(GuestLink.max_clicks.is_(None), GuestLink.used_clicks < GuestLink.max_clicks),
-            or_(GuestLink.expires_at.is_(None), GuestLink.expires_at > now),
-            room_open,
-        )
-        .values(used_clicks=GuestLink.used_clicks + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return db.session.execute(stmt).rowcount == 1
+    return db.session.execute(TAKE_CLICK, {"link_id": link_id, "now": now}).rowcount == 1
 
 
-def join(link_id: str, name: str, email: str, session_hash: str, now: datetime) -> Guest | None:
-    """One successful submission: a click, then the guest (waiting or admitted by room setting)."""
-    if not use_click(link_id, now):
+@dataclass(frozen=True)
+class Joined:
+    guest_id: str
+    room_id: str
+    status: str
+
+
+def join(link: GuestLink, name: str, email: str, session_hash: str, now: datetime) -> Joined | None:
+    """One successful submission: a click, then the guest (waiting or admitted by room setting).
+
+    None when no click is left or the room closed meanwhile; then the join has written nothing.
+    `link` comes from `find_link` in the same transaction.
+    """
+    if not use_click(link.id, now):
         return None
-    room_id, link_name, admission_required, group_id = db.session.execute(
-        select(GuestLink.room_id, GuestLink.name, Room.admission_required, GuestGroup.id)
-        .join(Room, Room.id == GuestLink.room_id)
-        .outerjoin(GuestGroup, GuestGroup.room_id == Room.id)
-        .where(GuestLink.id == link_id)
-    ).one()
-    status = WAITING if admission_required else ADMITTED
-    guest = Guest(
-        room_id=room_id,
-        link_id=link_id,
-        group_id=group_id,
-        link_name=link_name,
-        name=name,
-        email=email,
-        status=status,
-        session_hash=session_hash,
-        created_at=now,
-        decided_at=None if status == WAITING else now,
-        last_seen_at=now,
-    )
-    db.session.add(guest)
-    db.session.flush()
     # The click's check read the switch without locking the room: a switch-off may have committed
     # since. The version bump locks the room row and re-reads the switch, so a join either commits
-    # before the switch-off or is refused (the caller rolls the click and the guest back).
-    if not bump_version(room_id, require_enabled=True):
+    # before the switch-off or is refused (and gives its click back).
+    if not bump_version(link.room_id, require_enabled=True):
+        db.session.execute(GIVE_BACK_CLICK, {"link_id": link.id})
         return None
-    return guest
+    status = WAITING if link.room.admission_required else ADMITTED
+    joined = Joined(guest_id=new_id(), room_id=link.room_id, status=status)
+    db.session.execute(
+        ADD_GUEST,
+        {
+            "id": joined.guest_id,
+            "room_id": joined.room_id,
+            "group_room_id": joined.room_id,
+            "link_id": link.id,
+            "link_name": link.name,
+            "name": name,
+            "email": email,
+            "status": status,
+            "session_hash": session_hash,
+            "created_at": now,
+            "decided_at": None if status == WAITING else now,
+            "last_seen_at": now,
+        },
+    )
+    return joined
 
 
 def end_previous_session(session_hash: str) -> None:
