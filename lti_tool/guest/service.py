@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
-from sqlalchemy.orm import contains_eager
 
 from ..clock import as_utc
 from ..errors import Conflict, DomainError, NotFound
@@ -88,7 +87,7 @@ class NoGuestSession(GuestPageError):
 # --- Opening and joining ----------------------------------------------------------------------------
 
 
-def open_link(token: str, now: datetime) -> GuestLink:
+def open_link(token: str, now: datetime) -> EntryLink:
     """The link behind `token` if a new guest may join through it now; else the page that says why."""
     link = find_link(token)
     if link is None:
@@ -96,29 +95,63 @@ def open_link(token: str, now: datetime) -> GuestLink:
     return check_link(link, now)
 
 
-def check_link(link: GuestLink, now: datetime) -> GuestLink:
+def check_link(link: EntryLink, now: datetime) -> EntryLink:
     check_room(link.room)
     if link_status(link, link.room, now) != "active":
         raise LinkInvalid()
     return link
 
 
-# The link of a token with its room, in one SELECT (built once; the page and every check need both).
+@dataclass(frozen=True)
+class EntryRoom:
+    """What the entry checks and page read of a room (the attributes of `Room` they use)."""
+
+    id: str
+    title: str
+    kind: str
+    issuer: str
+    client_id: str
+    guest_access_enabled: bool
+    admission_required: bool
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EntryLink:
+    """A link as the entry page and the join see it, with its room; read in one plain SELECT."""
+
+    id: str
+    room_id: str
+    name: str
+    max_clicks: int | None
+    used_clicks: int
+    expires_at: datetime | None
+    room: EntryRoom
+
+
+_links, _rooms = GuestLink.__table__, Room.__table__
+_ENTRY_LINK_COLUMNS = ("id", "room_id", "name", "max_clicks", "used_clicks", "expires_at")
+_ENTRY_ROOM_COLUMNS = tuple(field for field in EntryRoom.__dataclass_fields__)
+# Built once. Core tables, not the ORM: nothing here is changed through the session.
 LINK_BY_TOKEN = (
-    select(GuestLink)
-    .join(GuestLink.room)
-    .options(contains_eager(GuestLink.room))
-    .where(GuestLink.token == bindparam("token"))
+    select(*(_links.c[name] for name in _ENTRY_LINK_COLUMNS), *(_rooms.c[name] for name in _ENTRY_ROOM_COLUMNS))
+    .join_from(_links, _rooms, _links.c.room_id == _rooms.c.id)
+    .where(_links.c.token == bindparam("token"))
 )
 
 
-def find_link(token: str) -> GuestLink | None:
+def find_link(token: str) -> EntryLink | None:
     if not token or len(token) > TOKEN_MAX:
         return None
-    return db.session.execute(LINK_BY_TOKEN, {"token": token}).scalar_one_or_none()
+    row = db.session.execute(LINK_BY_TOKEN, {"token": token}).one_or_none()
+    if row is None:
+        return None
+    values = tuple(row)
+    split = len(_ENTRY_LINK_COLUMNS)
+    return EntryLink(*values[:split], room=EntryRoom(*values[split:]))
 
 
-def check_room(room: Room | None) -> Room:
+def check_room(room: Room | EntryRoom | None) -> Room | EntryRoom:
     if room is None or room.deleted_at is not None:
         raise RoomGone()
     if not room.guest_access_enabled or not availability(room).available:
@@ -129,32 +162,28 @@ def check_room(room: Room | None) -> Room:
 # Invariant: used_clicks never passes max_clicks, and no click is taken from an expired link or a
 # closed room. Check and increment are this one statement (row-locked by the database).
 TAKE_CLICK = (
-    update(GuestLink)
+    update(_links)
     .where(
-        GuestLink.id == bindparam("link_id"),
-        or_(GuestLink.max_clicks.is_(None), GuestLink.used_clicks < GuestLink.max_clicks),
-        or_(GuestLink.expires_at.is_(None), GuestLink.expires_at > bindparam("now")),
+        _links.c.id == bindparam("link_id"),
+        or_(_links.c.max_clicks.is_(None), _links.c.used_clicks < _links.c.max_clicks),
+        or_(_links.c.expires_at.is_(None), _links.c.expires_at > bindparam("now")),
         exists(
-            select(Room.id).where(
-                Room.id == GuestLink.room_id,
-                Room.guest_access_enabled.is_(True),
-                Room.deleted_at.is_(None),
+            select(_rooms.c.id).where(
+                _rooms.c.id == _links.c.room_id,
+                _rooms.c.guest_access_enabled.is_(True),
+                _rooms.c.deleted_at.is_(None),
             )
         ),
     )
-    .values(used_clicks=GuestLink.used_clicks + 1)
-    .execution_options(synchronize_session=False)
+    .values(used_clicks=_links.c.used_clicks + 1)
 )
 # Undoes TAKE_CLICK inside the same transaction, while it still holds the link row.
-GIVE_BACK_CLICK = (
-    update(GuestLink)
-    .where(GuestLink.id == bindparam("link_id"))
-    .values(used_clicks=GuestLink.used_clicks - 1)
-    .execution_options(synchronize_session=False)
-)
-# A plain INSERT of the guest row (no unit of work), the room's guest group looked up inside it.
-ADD_GUEST = insert(Guest).values(
-    group_id=select(GuestGroup.id).where(GuestGroup.room_id == bindparam("group_room_id")).scalar_subquery()
+GIVE_BACK_CLICK = update(_links).where(_links.c.id == bindparam("link_id")).values(used_clicks=_links.c.used_clicks - 1)
+# A plain INSERT of the guest row, the room's guest group looked up inside it.
+ADD_GUEST = insert(Guest.__table__).values(
+    group_id=select(GuestGroup.__table__.c.id)
+    .where(GuestGroup.__table__.c.room_id == bindparam("group_room_id"))
+    .scalar_subquery()
 )
 
 
@@ -170,7 +199,7 @@ class Joined:
     status: str
 
 
-def join(link: GuestLink, name: str, email: str, session_hash: str, now: datetime) -> Joined | None:
+def join(link: EntryLink, name: str, email: str, session_hash: str, now: datetime) -> Joined | None:
     """One successful submission: a click, then the guest (waiting or admitted by room setting).
 
     None when no click is left or the room closed meanwhile; then the join has written nothing.

@@ -18,7 +18,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..clock import utcnow
 from ..errors import TooManyRequests, wants_json
 from ..extensions import db
-from ..models import GuestLink
 from . import ratelimit, service
 from .confine import request_guest
 from .identity import COOKIE_NAME, new_session_secret, session_hash, set_guest_cookie
@@ -105,7 +104,7 @@ def _submit(token: str, now):
     return _join(token, link, form, now)
 
 
-def _refusal(link: GuestLink | None, now) -> service.GuestPageError | None:
+def _refusal(link: service.EntryLink | None, now) -> service.GuestPageError | None:
     """The page that says why nobody can join through this link now; None if they can."""
     if link is None:
         return service.LinkInvalid()
@@ -116,7 +115,7 @@ def _refusal(link: GuestLink | None, now) -> service.GuestPageError | None:
     return None
 
 
-def _join(token: str, link: GuestLink, form: EntryForm, now):
+def _join(token: str, link: service.EntryLink, form: EntryForm, now):
     cookie, digest = new_session_secret()
     joined = service.join(link, form.name, form.email, digest, now)
     if joined is None:
@@ -161,7 +160,7 @@ def _form_token_ok(link_id: str, value: str) -> bool:
     return bool(cookie) and bound == [link_id, _browser_binding(cookie)]
 
 
-def _entry_page(link: GuestLink, form: EntryForm, status: int = 200):
+def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
     guest = request_guest()
     already_in = guest is not None and guest.room_id == link.room_id and guest.status in service.INSIDE
     cookie = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
