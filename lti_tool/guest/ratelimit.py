@@ -1,9 +1,8 @@
 """Fixed-window rate limits for the public guest entry.
 
-Counters live in the `rate_counter` table (one atomic upsert for all the scopes a request counts
-in, inside the request's own transaction, so every worker shares them), or in Redis when
-`REDIS_URL` is set. Keys are hashed with the app secret: neither client addresses nor link tokens
-are stored in clear.
+Counters live in the `rate_counter` table (one atomic upsert per scope, inside the request's own
+transaction, so every worker shares them), or in Redis when `REDIS_URL` is set. Keys are hashed
+with the app secret: neither client addresses nor link tokens are stored in clear.
 
 When Redis cannot be reached (connection refused, connect or read timeout) the counters fall back
 to the database: guests still join and the limits still hold. The process then leaves Redis alone
@@ -67,8 +66,8 @@ def hit(scope: str, subject: str, now: datetime) -> Hit:
 
 
 def hit_all(counted: Sequence[tuple[str, str]], now: datetime) -> list[Hit]:
-    """Count one request in each (scope, subject), in one statement or one Redis round trip.
-    The scopes must differ. With the database, the counts commit with the caller's transaction."""
+    """Count one request in each (scope, subject): one Redis round trip, or one upsert per scope
+    that commits with the caller's transaction."""
     allowed = limits()
     keys = [f"{scope}:{_digest(subject)}" for scope, subject in counted]
     window = now.replace(microsecond=0) - timedelta(seconds=now.second % WINDOW_SECONDS)
@@ -84,29 +83,26 @@ def _digest(subject: str) -> str:
 
 
 def _sql_counts(keys: list[str], window: datetime) -> list[int]:
-    stmt = _upsert(db.session.get_bind().dialect.name, len(keys))
-    params = {"window": window, **{f"key{i}": key for i, key in enumerate(keys)}}
-    counts = dict(db.session.execute(stmt, params).all())  # RETURNING does not promise the VALUES order
-    return [counts[key] for key in keys]
+    # One upsert per key: SQLAlchemy caches the compiled form of this statement, but not of a
+    # multi-row VALUES one (compiling it cost more than a second execution of this one).
+    stmt = _upsert(db.session.get_bind().dialect.name)
+    return [db.session.execute(stmt, {"key": key, "window": window}).scalar_one() for key in keys]
 
 
 @functools.cache
-def _upsert(dialect: str, rows: int):
-    """The counting statement for `rows` keys (parameters key0, key1, …, window), built once."""
+def _upsert(dialect: str):
+    """The counting statement (parameters `key`, `window`), built once per dialect."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = [{"key": bindparam(f"key{i}"), "window_start": bindparam("window"), "count": 1} for i in range(rows)]
-    stmt = insert(RateCounter.__table__).values(values)
+    table = RateCounter.__table__
+    stmt = insert(table).values(key=bindparam("key"), window_start=bindparam("window"), count=1)
     # One statement: a new window restarts at 1, the current window adds 1. No read-then-write.
     return stmt.on_conflict_do_update(
-        index_elements=[RateCounter.key],
+        index_elements=[table.c.key],
         set_={
-            "count": case(
-                (RateCounter.window_start == stmt.excluded.window_start, RateCounter.count + 1),
-                else_=1,
-            ),
+            "count": case((table.c.window_start == stmt.excluded.window_start, table.c.count + 1), else_=1),
             "window_start": stmt.excluded.window_start,
         },
-    ).returning(RateCounter.key, RateCounter.count)
+    ).returning(table.c.count)
 
 
 # --- Redis, while it answers ---------------------------------------------------------------------
