@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -111,7 +111,7 @@ def _upsert(dialect: str):
 class RedisCounters:
     """One process's Redis client for the counters, and whether Redis is to be left alone for now."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic):
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -123,12 +123,13 @@ class RedisCounters:
             socket_timeout=REDIS_TIMEOUT,
             retry=Retry(NoBackoff(), 0),  # one attempt: the database is the fallback, not a retry
         )
-        self.retry_at = 0.0  # time.monotonic() before which Redis is not tried
+        self.clock = clock
+        self.retry_at = 0.0  # clock() before which Redis is not tried
         self.warned_at: float | None = None
 
     def counts(self, keys: list[str], window: datetime) -> list[int] | None:
         """The counts after this hit, or None when Redis is unavailable (count in the database)."""
-        now = time.monotonic()
+        now = self.clock()
         if now < self.retry_at:
             return None
         stamp = int(window.timestamp())
