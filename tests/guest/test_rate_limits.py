@@ -17,7 +17,7 @@ from lti_tool.extensions import db
 from lti_tool.guest.ratelimit import DEFAULT_LIMITS, REDIS_RETRY_SECONDS, REDIS_WARN_SECONDS, RedisCounters
 from lti_tool.models import RateCounter
 from tests.conftest import do_launch
-from tests.guest.conftest import add_link, form_token
+from tests.guest.conftest import add_link, form_token, set_room
 
 FLOODER = {"REMOTE_ADDR": "203.0.113.7"}
 NEIGHBOUR = {"REMOTE_ADDR": "198.51.100.20"}
@@ -165,3 +165,15 @@ def test_a_hung_redis_is_tried_once_per_retry_interval_and_warned_about_once_per
         now[0] += REDIS_WARN_SECONDS
         assert counters.counts(["k"], window) is None
     assert [w.detail for w in redis_warnings(caplog)] == ["TimeoutError", "TimeoutError"]
+
+
+def test_submissions_refused_for_another_reason_still_count(make_app, platform, frozen_clock):
+    app = make_app(GUEST_RATE_LIMITS={"post_per_ip": 2})
+    host = do_launch(app.test_client(), platform, "Instructor")
+    token = add_link(app, host.room_id)
+    guest = app.test_client()
+    page = guest.get(f"/g/{token}", environ_base=FLOODER).get_data(as_text=True)
+    set_room(app, host.room_id, guest_access_enabled=False)
+    data = {"name": "Ada", "email": "ada@example.org", "form_token": form_token(page)}
+    codes = [guest.post(f"/g/{token}", data=data, environ_base=FLOODER).status_code for _ in range(3)]
+    assert codes == [403, 403, 429]
