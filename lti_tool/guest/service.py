@@ -7,7 +7,7 @@ that only one may pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -104,7 +104,8 @@ def check_link(link: EntryLink, now: datetime) -> EntryLink:
 
 @dataclass(frozen=True)
 class EntryRoom:
-    """What the entry checks and page read of a room (the attributes of `Room` they use)."""
+    """What the entry checks and page read of a room: the attributes of `Room` that `check_room`,
+    `availability` and `link_status` use, so those rules take either."""
 
     id: str
     title: str
@@ -130,11 +131,11 @@ class EntryLink:
 
 
 _links, _rooms = GuestLink.__table__, Room.__table__
-_ENTRY_LINK_COLUMNS = ("id", "room_id", "name", "max_clicks", "used_clicks", "expires_at")
-_ENTRY_ROOM_COLUMNS = tuple(field for field in EntryRoom.__dataclass_fields__)
-# Built once. Core tables, not the ORM: nothing here is changed through the session.
+_LINK_FIELDS = [f.name for f in fields(EntryLink) if f.name != "room"]
+_ROOM_FIELDS = [f.name for f in fields(EntryRoom)]
+# Built once, on the tables rather than the ORM classes: a row is read, nothing is tracked.
 LINK_BY_TOKEN = (
-    select(*(_links.c[name] for name in _ENTRY_LINK_COLUMNS), *(_rooms.c[name] for name in _ENTRY_ROOM_COLUMNS))
+    select(*(_links.c[name] for name in _LINK_FIELDS), *(_rooms.c[name] for name in _ROOM_FIELDS))
     .join_from(_links, _rooms, _links.c.room_id == _rooms.c.id)
     .where(_links.c.token == bindparam("token"))
 )
@@ -147,8 +148,7 @@ def find_link(token: str) -> EntryLink | None:
     if row is None:
         return None
     values = tuple(row)
-    split = len(_ENTRY_LINK_COLUMNS)
-    return EntryLink(*values[:split], room=EntryRoom(*values[split:]))
+    return EntryLink(*values[: len(_LINK_FIELDS)], room=EntryRoom(*values[len(_LINK_FIELDS) :]))
 
 
 def check_room(room: Room | EntryRoom | None) -> Room | EntryRoom:
