@@ -4,6 +4,7 @@ the same run on the same server configuration, so results are ratios that surviv
     python bench/run.py launch                      # SQLite (WAL), and PostgreSQL if BENCH_DATABASE_URL is set
     python bench/run.py launch --db sqlite --seconds 10 --clients 8
     python bench/run.py profile                     # where a launch's server time goes (pyinstrument)
+    python bench/run.py profile-join                # where a guest join's server time goes (pyinstrument)
 
 `launch`: the full LTI launch cycle with cached platform keys — GET /lti/login → the platform signs
 the id_token (in the bench process, with the nonce the tool just issued) → POST /lti/launch → the
@@ -287,56 +288,93 @@ def print_table(rows, args) -> None:
 # --- profile: the server side of a launch, in-process ---------------------------------------------
 
 
-def run_profile(args) -> None:
+def profile_app(tmp: str, platform: sakai.SakaiPlatform, overrides: dict | None = None):
+    """The tool in this process on a fresh SQLite file, its WSGI app wrapped in a pyinstrument profiler."""
     from pyinstrument import Profiler
 
     from lti_tool import create_app
     from lti_tool.extensions import db
+    from lti_tool.lti.keys import generate_key
 
+    keys_dir = Path(tmp) / "keys"
+    generate_key(keys_dir)
+    app = create_app(
+        {
+            "config": {
+                "tool": {"title": "Bench", "base_url": sakai.TOOL_BASE},
+                "platforms": {platform.issuer: [platform.registration()]},
+            },
+            "database_url": f"sqlite:///{Path(tmp) / 'profile.sqlite3'}",
+            "secret_key": "bench",
+            "KEYS_DIR": str(keys_dir),
+            "LOG_LEVEL": "WARNING",
+            **(overrides or {}),
+        }
+    )
+    with app.app_context():
+        db.create_all()
+    profiler = Profiler(interval=0.0002)
+    inner = app.wsgi_app
+
+    def profiled(environ, start_response):
+        profiler.start()
+        try:
+            return inner(environ, start_response)
+        finally:
+            profiler.stop()
+
+    app.wsgi_app = profiled
+    return app, profiler
+
+
+def _launch(client, platform: sakai.SakaiPlatform) -> str:
+    """One launch cycle in the test client; returns the media page's HTML."""
+    login = client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None))
+    query = parse_qs(urlsplit(login.headers["Location"]).query)
+    claims = platform.claims(query["nonce"][0], "Instructor")
+    token = jwt.encode(claims, platform.key, algorithm="RS256", headers={"kid": platform.kid})
+    state = query["state"][0]
+    client.set_cookie(state_cookie_name(state), state)
+    page = client.post("/lti/launch", data={"id_token": token, "state": state})
+    assert page.status_code == 200, page.get_data(as_text=True)[:300]
+    return page.get_data(as_text=True)
+
+
+def run_profile(args) -> None:
     platform = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
     with tempfile.TemporaryDirectory() as tmp:
-        keys_dir = Path(tmp) / "keys"
-        from lti_tool.lti.keys import generate_key
-
-        generate_key(keys_dir)
-        app = create_app(
-            {
-                "config": {
-                    "tool": {"title": "Bench", "base_url": sakai.TOOL_BASE},
-                    "platforms": {platform.issuer: [platform.registration()]},
-                },
-                "database_url": f"sqlite:///{Path(tmp) / 'profile.sqlite3'}",
-                "secret_key": "bench",
-                "KEYS_DIR": str(keys_dir),
-                "LOG_LEVEL": "WARNING",
-            }
-        )
-        with app.app_context():
-            db.create_all()
-        profiler = Profiler(interval=0.0002)
-        inner = app.wsgi_app
-
-        def profiled(environ, start_response):
-            profiler.start()
-            try:
-                return inner(environ, start_response)
-            finally:
-                profiler.stop()
-
-        app.wsgi_app = profiled
+        app, profiler = profile_app(tmp, platform)
         client = app.test_client()
-        key = platform.key
         for i in range(args.launches + 20):
             if i == 20:
                 profiler.reset()
-            login = client.get("/lti/login", query_string=platform.login_params(lti_storage_target=None))
-            query = parse_qs(urlsplit(login.headers["Location"]).query)
-            claims = platform.claims(query["nonce"][0], "Instructor")
-            token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": platform.kid})
-            state = query["state"][0]
-            client.set_cookie(state_cookie_name(state), state)
-            page = client.post("/lti/launch", data={"id_token": token, "state": state})
-            assert page.status_code == 200, page.get_data(as_text=True)[:300]
+            _launch(client, platform)
+        print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+LAUNCH_TOKEN = re.compile(r'name="launch-token" content="([^"]+)"')
+
+
+def run_profile_join(args) -> None:
+    """Where a guest join's server time goes: the same two requests as `join`, in-process."""
+    platform = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
+    with tempfile.TemporaryDirectory() as tmp:
+        app, profiler = profile_app(tmp, platform, {"GUEST_RATE_LIMITS": NO_GUEST_LIMITS})
+        host = app.test_client()
+        page = _launch(host, platform)
+        headers = {"X-Launch-Token": LAUNCH_TOKEN.search(page)[1]}
+        api = f"/api/rooms/{sakai.room_id_from(page)}"
+        assert host.post(api + "/guest-access", json={"enabled": True}, headers=headers).status_code == 200
+        created = host.post(api + "/links", json={"name": "Bench"}, headers=headers)
+        path = "/g/" + created.get_json()["link"]["url"].rsplit("/g/", 1)[1]
+        for i in range(args.joins + 20):
+            if i == 20:
+                profiler.reset()
+            guest = app.test_client()  # a new browser: no cookies
+            entry = guest.get(path)
+            form_token = FORM_TOKEN.search(entry.data)[1].decode()
+            data = {"name": f"Bench guest {i}", "email": f"g{i}@bench.example", "form_token": form_token}
+            assert guest.post(path, data=data).status_code == 303
         print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
@@ -353,8 +391,11 @@ def main() -> None:
     join.add_argument("--clients", type=int, default=8)
     profile = sub.add_parser("profile", help="pyinstrument profile of the server side of launches")
     profile.add_argument("--launches", type=int, default=300)
+    profile_join = sub.add_parser("profile-join", help="pyinstrument profile of the server side of guest joins")
+    profile_join.add_argument("--joins", type=int, default=300)
     args = parser.parse_args()
-    {"launch": run_launch, "join": run_launch, "profile": run_profile}[args.what](args)
+    runs = {"launch": run_launch, "join": run_launch, "profile": run_profile, "profile-join": run_profile_join}
+    runs[args.what](args)
 
 
 if __name__ == "__main__":

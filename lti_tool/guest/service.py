@@ -7,17 +7,17 @@ that only one may pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 
 from ..clock import as_utc
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..links.service import is_expired, link_status
-from ..models import Guest, GuestGroup, GuestLink, Room
+from ..models import Guest, GuestGroup, GuestLink, Room, new_id
 from ..rooms.service import availability, bump_version  # bump_version: also used by the live session
 from .validation import _
 
@@ -87,7 +87,7 @@ class NoGuestSession(GuestPageError):
 # --- Opening and joining ----------------------------------------------------------------------------
 
 
-def open_link(token: str, now: datetime) -> GuestLink:
+def open_link(token: str, now: datetime) -> EntryLink:
     """The link behind `token` if a new guest may join through it now; else the page that says why."""
     link = find_link(token)
     if link is None:
@@ -95,20 +95,63 @@ def open_link(token: str, now: datetime) -> GuestLink:
     return check_link(link, now)
 
 
-def check_link(link: GuestLink, now: datetime) -> GuestLink:
+def check_link(link: EntryLink, now: datetime) -> EntryLink:
     check_room(link.room)
     if link_status(link, link.room, now) != "active":
         raise LinkInvalid()
     return link
 
 
-def find_link(token: str) -> GuestLink | None:
+@dataclass(frozen=True)
+class EntryRoom:
+    """What the entry checks and page read of a room: the attributes of `Room` that `check_room`,
+    `availability` and `link_status` use, so those rules take either."""
+
+    id: str
+    title: str
+    kind: str
+    issuer: str
+    client_id: str
+    guest_access_enabled: bool
+    admission_required: bool
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EntryLink:
+    """A link as the entry page and the join see it, with its room; read in one plain SELECT."""
+
+    id: str
+    room_id: str
+    name: str
+    max_clicks: int | None
+    used_clicks: int
+    expires_at: datetime | None
+    room: EntryRoom
+
+
+_links, _rooms = GuestLink.__table__, Room.__table__
+_LINK_FIELDS = [f.name for f in fields(EntryLink) if f.name != "room"]
+_ROOM_FIELDS = [f.name for f in fields(EntryRoom)]
+# Built once, on the tables rather than the ORM classes: a row is read, nothing is tracked.
+LINK_BY_TOKEN = (
+    select(*(_links.c[name] for name in _LINK_FIELDS), *(_rooms.c[name] for name in _ROOM_FIELDS))
+    .join_from(_links, _rooms, _links.c.room_id == _rooms.c.id)
+    .where(_links.c.token == bindparam("token"))
+)
+
+
+def find_link(token: str) -> EntryLink | None:
     if not token or len(token) > TOKEN_MAX:
         return None
-    return db.session.execute(select(GuestLink).where(GuestLink.token == token)).scalar_one_or_none()
+    row = db.session.execute(LINK_BY_TOKEN, {"token": token}).one_or_none()
+    if row is None:
+        return None
+    values = tuple(row)
+    return EntryLink(*values[: len(_LINK_FIELDS)], room=EntryRoom(*values[len(_LINK_FIELDS) :]))
 
 
-def check_room(room: Room | None) -> Room:
+def check_room(room: Room | EntryRoom | None) -> Room | EntryRoom:
     if room is None or room.deleted_at is not None:
         raise RoomGone()
     if not room.guest_access_enabled or not availability(room).available:
@@ -116,63 +159,80 @@ def check_room(room: Room | None) -> Room:
     return room
 
 
+# Invariant: used_clicks never passes max_clicks, and no click is taken from an expired link or a
+# closed room. Check and increment are this one statement (row-locked by the database).
+TAKE_CLICK = (
+    update(_links)
+    .where(
+        _links.c.id == bindparam("link_id"),
+        or_(_links.c.max_clicks.is_(None), _links.c.used_clicks < _links.c.max_clicks),
+        or_(_links.c.expires_at.is_(None), _links.c.expires_at > bindparam("now")),
+        exists(
+            select(_rooms.c.id).where(
+                _rooms.c.id == _links.c.room_id,
+                _rooms.c.guest_access_enabled.is_(True),
+                _rooms.c.deleted_at.is_(None),
+            )
+        ),
+    )
+    .values(used_clicks=_links.c.used_clicks + 1)
+)
+# Undoes TAKE_CLICK inside the same transaction, while it still holds the link row.
+GIVE_BACK_CLICK = update(_links).where(_links.c.id == bindparam("link_id")).values(used_clicks=_links.c.used_clicks - 1)
+# A plain INSERT of the guest row, the room's guest group looked up inside it.
+ADD_GUEST = insert(Guest.__table__).values(
+    group_id=select(GuestGroup.__table__.c.id)
+    .where(GuestGroup.__table__.c.room_id == bindparam("group_room_id"))
+    .scalar_subquery()
+)
+
+
 def use_click(link_id: str, now: datetime) -> bool:
     """Take one click of the link, atomically; False when none is left (or the link just closed)."""
-    room_open = exists(
-        select(Room.id).where(
-            Room.id == GuestLink.room_id,
-            Room.guest_access_enabled.is_(True),
-            Room.deleted_at.is_(None),
-        )
-    )
-    # Invariant: used_clicks never passes max_clicks, and no click is taken from an expired link or a
-    # closed room. Check and increment are this one statement (row-locked by the database).
-    stmt = (
-        update(GuestLink)
-        .where(
-            GuestLink.id == link_id,
-            or_(GuestLink.max_clicks.is_(None), GuestLink.used_clicks < GuestLink.max_clicks),
-            or_(GuestLink.expires_at.is_(None), GuestLink.expires_at > now),
-            room_open,
-        )
-        .values(used_clicks=GuestLink.used_clicks + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return db.session.execute(stmt).rowcount == 1
+    return db.session.execute(TAKE_CLICK, {"link_id": link_id, "now": now}).rowcount == 1
 
 
-def join(link_id: str, name: str, email: str, session_hash: str, now: datetime) -> Guest | None:
-    """One successful submission: a click, then the guest (waiting or admitted by room setting)."""
-    if not use_click(link_id, now):
+@dataclass(frozen=True)
+class Joined:
+    guest_id: str
+    room_id: str
+    status: str
+
+
+def join(link: EntryLink, name: str, email: str, session_hash: str, now: datetime) -> Joined | None:
+    """One successful submission: a click, then the guest (waiting or admitted by room setting).
+
+    None when no click is left or the room closed meanwhile; then the join has written nothing.
+    `link` comes from `find_link` in the same transaction.
+    """
+    if not use_click(link.id, now):
         return None
-    room_id, link_name, admission_required, group_id = db.session.execute(
-        select(GuestLink.room_id, GuestLink.name, Room.admission_required, GuestGroup.id)
-        .join(Room, Room.id == GuestLink.room_id)
-        .outerjoin(GuestGroup, GuestGroup.room_id == Room.id)
-        .where(GuestLink.id == link_id)
-    ).one()
-    status = WAITING if admission_required else ADMITTED
-    guest = Guest(
-        room_id=room_id,
-        link_id=link_id,
-        group_id=group_id,
-        link_name=link_name,
-        name=name,
-        email=email,
-        status=status,
-        session_hash=session_hash,
-        created_at=now,
-        decided_at=None if status == WAITING else now,
-        last_seen_at=now,
-    )
-    db.session.add(guest)
-    db.session.flush()
     # The click's check read the switch without locking the room: a switch-off may have committed
     # since. The version bump locks the room row and re-reads the switch, so a join either commits
-    # before the switch-off or is refused (the caller rolls the click and the guest back).
-    if not bump_version(room_id, require_enabled=True):
+    # before the switch-off or is refused (and gives its click back).
+    if not bump_version(link.room_id, require_enabled=True):
+        db.session.execute(GIVE_BACK_CLICK, {"link_id": link.id})
         return None
-    return guest
+    status = WAITING if link.room.admission_required else ADMITTED
+    joined = Joined(guest_id=new_id(), room_id=link.room_id, status=status)
+    db.session.execute(
+        ADD_GUEST,
+        {
+            "id": joined.guest_id,
+            "room_id": joined.room_id,
+            "group_room_id": joined.room_id,
+            "link_id": link.id,
+            "link_name": link.name,
+            "name": name,
+            "email": email,
+            "status": status,
+            "session_hash": session_hash,
+            "created_at": now,
+            "decided_at": None if status == WAITING else now,
+            "last_seen_at": now,
+        },
+    )
+    return joined
 
 
 def end_previous_session(session_hash: str) -> None:

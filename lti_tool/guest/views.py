@@ -18,7 +18,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..clock import utcnow
 from ..errors import TooManyRequests, wants_json
 from ..extensions import db
-from ..models import GuestLink
 from . import ratelimit, service
 from .confine import request_guest
 from .identity import COOKIE_NAME, new_session_secret, session_hash, set_guest_cookie
@@ -55,55 +54,82 @@ def _client() -> str:
     return request.remote_addr or "unknown"
 
 
-def _limit(scope: str, subject: str, now) -> None:
-    db.session.commit()  # end any read first: the counter's write opens its own short transaction
-    hit = ratelimit.hit(scope, subject, now)
-    db.session.commit()  # a refused request still counts
-    if not hit.allowed:
-        log.info("guest rate limited", extra={"reason": scope})
+def _check_limits(counted: list[tuple[str, str]], now) -> None:
+    """Count this request in each (scope, subject); over any limit, commit the counts and refuse."""
+    hits = ratelimit.hit_all(counted, now)
+    over = [scope for (scope, _), hit in zip(counted, hits, strict=True) if not hit.allowed]
+    if over:
+        db.session.commit()  # a refused request still counts
+        log.info("guest rate limited", extra={"reason": over[0]})
         raise TooManyRequests()
 
 
 @bp.route("/g/<token>", methods=["GET", "POST"])
 def entry(token: str):
     now = utcnow()
-    posting = request.method == "POST"
-    if posting:
-        _limit("post_per_ip", _client(), now)
+    if request.method == "POST":
+        return _submit(token, now)
     link = service.find_link(token)
     if link is None:
-        _limit("unknown_per_ip", _client(), now)
+        db.session.commit()  # end the read first: the counter's write opens its own short transaction
+        _check_limits([("unknown_per_ip", _client())], now)
+        db.session.commit()
         raise service.LinkInvalid()
-    if posting:
-        _limit("post_per_link", token, now)
     service.check_link(link, now)
-    if not posting:
-        return _entry_page(link, EntryForm("", ""))
+    return _entry_page(link, EntryForm("", ""))
+
+
+def _submit(token: str, now):
+    """A submission of the entry form, in one transaction (on SQLite one BEGIN IMMEDIATE).
+
+    Every submission counts against the rate limits, whatever its outcome. The reads and checks come
+    first and the counting right before the click, so on PostgreSQL the counter rows stay locked no
+    longer than the click's own row. A refusal commits the counts and nothing else.
+    """
     form = check_entry(request.form.get("name", ""), request.form.get("email", ""))
-    if not _same_site() or not _form_token_ok(link.id, request.form.get("form_token", "")):
+    link = service.find_link(token)
+    refusal = _refusal(link, now)
+    if refusal is None and not (_same_site() and _form_token_ok(link.id, request.form.get("form_token", ""))):
         # A cross-site or stale post: keep what was typed, ask to submit once more (no click used).
         form.errors["form"] = _("This page was open for a long time. Please check your details and join again.")
-        return _entry_page(link, form, 400)
+    scope = ("post_per_link", token) if link is not None else ("unknown_per_ip", _client())
+    _check_limits([("post_per_ip", _client()), scope], now)
+    if refusal is not None:
+        db.session.commit()
+        raise refusal
     if not form.valid:
-        return _entry_page(link, form, 422)
+        response = _entry_page(link, form, 400 if "form" in form.errors else 422)
+        db.session.commit()
+        return response
     return _join(token, link, form, now)
 
 
-def _join(token: str, link: GuestLink, form: EntryForm, now):
+def _refusal(link: service.EntryLink | None, now) -> service.GuestPageError | None:
+    """The page that says why nobody can join through this link now; None if they can."""
+    if link is None:
+        return service.LinkInvalid()
+    try:
+        service.check_link(link, now)
+    except service.GuestPageError as exc:
+        return exc
+    return None
+
+
+def _join(token: str, link: service.EntryLink, form: EntryForm, now):
     cookie, digest = new_session_secret()
-    previous = request.cookies.get(COOKIE_NAME)
-    if previous:
-        service.end_previous_session(session_hash(previous))
-    room_id = link.room_id
-    guest = service.join(link.id, form.name, form.email, digest, now)
-    if guest is None:
+    joined = service.join(link, form.name, form.email, digest, now)
+    if joined is None:
         # The last click went to someone else, or the link closed meanwhile: say which.
-        db.session.rollback()
+        db.session.commit()  # the counts stay; the join itself wrote nothing
         service.open_link(token, now)
         raise service.LinkInvalid()
+    previous = request.cookies.get(COOKIE_NAME)
+    if previous:
+        # A browser that joins again leaves its earlier place (only once the new one is certain).
+        service.end_previous_session(session_hash(previous))
     db.session.commit()
-    log.info("guest joined", extra={"room_id": room_id, "guest_id": guest.id, "status": guest.status})
-    response = redirect(url_for("guest.room", room_id=room_id), 303)
+    log.info("guest joined", extra={"room_id": joined.room_id, "guest_id": joined.guest_id, "status": joined.status})
+    response = redirect(url_for("guest.room", room_id=joined.room_id), 303)
     set_guest_cookie(response, cookie)
     return response
 
@@ -134,7 +160,7 @@ def _form_token_ok(link_id: str, value: str) -> bool:
     return bool(cookie) and bound == [link_id, _browser_binding(cookie)]
 
 
-def _entry_page(link: GuestLink, form: EntryForm, status: int = 200):
+def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
     guest = request_guest()
     already_in = guest is not None and guest.room_id == link.room_id and guest.status in service.INSIDE
     cookie = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)

@@ -3,14 +3,21 @@ scope on its own, so a flood from one address leaves guests elsewhere untouched.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import socket
+from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
-from lti_tool.guest.ratelimit import DEFAULT_LIMITS
+from lti_tool.clock import utcnow
+from lti_tool.extensions import db
+from lti_tool.guest.ratelimit import DEFAULT_LIMITS, REDIS_RETRY_SECONDS, REDIS_WARN_SECONDS, RedisCounters
+from lti_tool.models import RateCounter
 from tests.conftest import do_launch
-from tests.guest.conftest import add_link, form_token
+from tests.guest.conftest import add_link, form_token, set_room
 
 FLOODER = {"REMOTE_ADDR": "203.0.113.7"}
 NEIGHBOUR = {"REMOTE_ADDR": "198.51.100.20"}
@@ -83,3 +90,90 @@ def test_unknown_link_flood_on_postgresql(make_app, platform, frozen_clock):
     codes = [client.get(f"/g/{secrets.token_urlsafe(24)}", environ_base=FLOODER).status_code for _ in range(4)]
     assert codes == [404, 404, 404, 429]
     assert client.get(f"/g/{secrets.token_urlsafe(24)}", environ_base=NEIGHBOUR).status_code == 404
+
+
+# --- Redis down: the counters fall back to the database -----------------------------------------
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on: connecting is refused at once, like a stopped Redis."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_redis():
+    """A port that accepts connections and never answers, like a hung Redis; `.connections()` counts
+    the connection attempts so far."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.setblocking(False)
+    accepted = []
+
+    def connections() -> int:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except BlockingIOError:
+                return len(accepted)
+
+    yield SimpleNamespace(url=f"redis://127.0.0.1:{server.getsockname()[1]}/0", connections=connections)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def redis_warnings(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "reason", None) == "redis_unavailable"]
+
+
+def test_guests_still_join_while_redis_is_down_and_the_limits_hold_in_the_database(
+    make_app, platform, monkeypatch, frozen_clock, closed_port, caplog
+):
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("REDIS_URL", f"redis://:redis-password@127.0.0.1:{closed_port}/0")
+    app = make_app(GUEST_RATE_LIMITS={"post_per_ip": 3})
+    host = do_launch(app.test_client(), platform, "Instructor")
+    token = add_link(app, host.room_id)
+    codes = [post_entry(app.test_client(), token, FLOODER, name=f"Guest {i}").status_code for i in range(4)]
+    assert codes == [303, 303, 303, 429]
+    with app.app_context():
+        counted = db.session.execute(select(RateCounter.count).order_by(RateCounter.count)).scalars().all()
+    assert counted == [4, 4]  # this address and this link, each counted in the database
+    (warning,) = redis_warnings(caplog)  # once, not once per request
+    assert warning.levelno == logging.WARNING and warning.detail == "ConnectionError"
+    assert "redis-password" not in caplog.text and str(closed_port) not in caplog.text
+
+
+def test_a_hung_redis_is_tried_once_per_retry_interval_and_warned_about_once_per_warning_interval(
+    app, silent_redis, caplog
+):
+    caplog.set_level(logging.INFO)
+    now = [1000.0]
+    counters = RedisCounters(silent_redis.url, clock=lambda: now[0])
+    window = utcnow()
+    with app.app_context():
+        assert [counters.counts(["k"], window) for _ in range(3)] == [None, None, None]
+        assert silent_redis.connections() == 1  # the first request waited for the timeout; the others did not try
+        now[0] += REDIS_RETRY_SECONDS
+        assert counters.counts(["k"], window) is None
+        assert silent_redis.connections() == 2
+        assert len(redis_warnings(caplog)) == 1
+        now[0] += REDIS_WARN_SECONDS
+        assert counters.counts(["k"], window) is None
+    assert [w.detail for w in redis_warnings(caplog)] == ["TimeoutError", "TimeoutError"]
+
+
+def test_submissions_refused_for_another_reason_still_count(make_app, platform, frozen_clock):
+    app = make_app(GUEST_RATE_LIMITS={"post_per_ip": 2})
+    host = do_launch(app.test_client(), platform, "Instructor")
+    token = add_link(app, host.room_id)
+    guest = app.test_client()
+    page = guest.get(f"/g/{token}", environ_base=FLOODER).get_data(as_text=True)
+    set_room(app, host.room_id, guest_access_enabled=False)
+    data = {"name": "Ada", "email": "ada@example.org", "form_token": form_token(page)}
+    codes = [guest.post(f"/g/{token}", data=data, environ_base=FLOODER).status_code for _ in range(3)]
+    assert codes == [403, 403, 429]

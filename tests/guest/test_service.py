@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, func, select, update
 
 from lti_tool.clock import utcnow
 from lti_tool.extensions import db
 from lti_tool.guest import service
-from lti_tool.models import GuestLink
+from lti_tool.models import Guest, GuestLink, Room
+from tests.conftest import do_launch
 from tests.guest.conftest import add_link, join, set_room
 
 
@@ -87,3 +89,27 @@ def test_access_log_hides_secret_query_values():
         "/lti/login?iss=x&login_hint=…&lti_message_hint=…"
     )
     assert redact("/lti/x?statement=keep&mystate=keep") == "/lti/x?statement=keep&mystate=keep"
+
+
+@pytest.mark.postgres
+def test_a_join_whose_room_closes_right_after_its_click_gives_the_click_back(make_app, platform):
+    app = make_app(database="postgres")
+    host = do_launch(app.test_client(), platform, "Instructor")
+    token = add_link(app, host.room_id, max_clicks=5)
+
+    def switch_off_after_the_click(_conn, _cursor, statement, *_):
+        # The host turns guest access off on another connection between the click and the version bump.
+        if statement.startswith("UPDATE guest_link SET used_clicks=(guest_link.used_clicks +"):
+            with db.engine.begin() as other:
+                other.execute(update(Room).where(Room.id == host.room_id).values(guest_access_enabled=False))
+
+    with app.app_context():
+        link = service.find_link(token)
+        event.listen(db.engine, "after_cursor_execute", switch_off_after_the_click)
+        try:
+            assert service.join(link, "Ada", "ada@example.org", "hash", utcnow()) is None
+        finally:
+            event.remove(db.engine, "after_cursor_execute", switch_off_after_the_click)
+        db.session.commit()  # what the view does: its rate-limit counts stay
+        assert db.session.execute(select(GuestLink.used_clicks).filter_by(token=token)).scalar_one() == 0
+        assert db.session.execute(select(func.count()).select_from(Guest)).scalar_one() == 0
