@@ -106,14 +106,17 @@ def managed_room(room_id: str, launch: Any, *, gated: bool = True) -> Room:
     return room
 
 
+_room = Room.__table__
+# Built once: every change to a room's guests runs one (a plain table UPDATE, no ORM bookkeeping).
+BUMP = update(_room).where(_room.c.id == bindparam("room_id")).values(version=_room.c.version + 1)
+BUMP_IF_ENABLED = BUMP.where(_room.c.guest_access_enabled.is_(True), _room.c.deleted_at.is_(None))
+
+
 def bump_version(room_id: str, *, require_enabled: bool = False) -> bool:
     """`version + 1` for polling clients (their ETag) after any change to the room's guest access or
     guests; with `require_enabled`, only while guest access is on and the room exists (checked in
     the same statement, which also locks the room row)."""
-    query = update(Room).where(Room.id == room_id).values(version=Room.version + 1)
-    if require_enabled:
-        query = query.where(Room.guest_access_enabled.is_(True), Room.deleted_at.is_(None))
-    result = db.session.execute(query.execution_options(synchronize_session=False))
+    result = db.session.execute(BUMP_IF_ENABLED if require_enabled else BUMP, {"room_id": room_id})
     room = db.session.identity_map.get(db.session.identity_key(Room, room_id))
     if room is not None:
         db.session.expire(room, ["version", "updated_at", "guest_access_enabled"])
