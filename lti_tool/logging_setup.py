@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
-import uuid
 from datetime import UTC, datetime
 from typing import IO
 
@@ -118,7 +118,7 @@ def init_logging(app: Flask) -> None:
 
 def _assign_request_id() -> None:
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = given if SANE_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
 
 
 def _echo_request_id(response):

@@ -63,6 +63,14 @@ class _ParamsRequest(Request):
         return self._params.get(key, "")
 
 
+class _NoHttp:
+    """pylti1p3 would make a `requests.Session` for every launch and could fetch with it (no address
+    check, no deadline). Every outbound call of the tool goes through `lti_tool.http`: this refuses."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise LaunchError(code="pylti1p3_http_unused")
+
+
 class _NoCookies:
     """pylti1p3 insists on a cookie service; the login state travels in `state` itself (login_state)."""
 
@@ -71,6 +79,9 @@ class _NoCookies:
 
     def set_cookie(self, name: str, value: Any, exp: int | None = 3600) -> None:
         raise LaunchError(code="cookie_unused")
+
+
+_NO_HTTP = _NoHttp()
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,13 @@ class SakaiMessageLaunch(MessageLaunch):
 
     def __init__(self, params: dict[str, str], registry, *, secure: bool, launch_urls: tuple[str, ...]):
         request = _ParamsRequest(params, secure)
-        super().__init__(request, registry, session_service=SessionService(request), cookie_service=_NoCookies())
+        super().__init__(
+            request,
+            registry,
+            session_service=SessionService(request),
+            cookie_service=_NoCookies(),
+            requests_session=_NO_HTTP,
+        )
         self._registry = registry
         self._launch_urls = launch_urls
 
