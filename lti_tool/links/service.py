@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, text
@@ -123,11 +123,8 @@ def list_links(room: Room) -> list[GuestLink]:
     return list(db.session.execute(query).scalars())
 
 
-GUEST_GROUP = select(GuestGroup).where(GuestGroup.room_id == bindparam("room_id"))  # built once: every host's page
-
-
 def guest_group(room: Room) -> GuestGroup | None:
-    return db.session.execute(GUEST_GROUP, {"room_id": room.id}).scalar_one_or_none()
+    return db.session.execute(select(GuestGroup).where(GuestGroup.room_id == room.id)).scalar_one_or_none()
 
 
 def create_link(room: Room, data: LinkInput, *, actor: Actor, now: datetime) -> GuestLink:

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from flask import g, render_template
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
-from ..links.service import guest_group
 from ..lti.context import TOKEN_FIELD, TOKEN_HEADER, LaunchContext, issue_token
-from ..models import Room
+from ..models import GuestGroup, Room
+from ..session.service import LATEST_RUN_STATE
 from .service import availability
 
-
-def _guest_group_name(room: Room, ctx: LaunchContext) -> str | None:
-    """Hosts and moderators see the room's guest access group (a system group) in Room details."""
-    group = guest_group(room) if ctx.role.can_manage else None
-    return group.name if group else None
+# What the page shows besides the room, in one statement: the session's state and the guest group.
+PAGE_FACTS = select(
+    LATEST_RUN_STATE, select(GuestGroup.name).where(GuestGroup.room_id == bindparam("room_id")).scalar_subquery()
+)
 
 
 def media_page(ctx: LaunchContext):
     room = g.get("launched_room") or db.session.get(Room, ctx.room_id)
     state = availability(room)
+    run_state, guest_group_name = db.session.execute(PAGE_FACTS, {"room_id": room.id}).one()
     return render_template(
         "rooms/media_page.html",
         room=room,
@@ -29,7 +30,9 @@ def media_page(ctx: LaunchContext):
         show_admin=ctx.is_admin,
         show_manage_guest_access=ctx.role.can_manage and state.available,
         unavailable_reason=None if state.available else state.reason,
-        guest_group_name=_guest_group_name(room, ctx),
+        run_state=run_state,
+        # Hosts and moderators see the room's guest access group (a system group) in Room details.
+        guest_group_name=guest_group_name if ctx.role.can_manage else None,
         launch_token=issue_token(ctx.launch_id),
         token_header=TOKEN_HEADER,
         token_field=TOKEN_FIELD,

@@ -79,6 +79,17 @@ LATEST_RUN = (
 )
 
 
+# The latest run's state as one SQL value (for a page that reads it beside other facts).
+LATEST_RUN_STATE = func.coalesce(
+    select(case((RoomSession.ended_at.is_(None), LIVE), else_=ENDED))
+    .where(RoomSession.room_id == bindparam("room_id"))
+    .order_by(RoomSession.id.desc())
+    .limit(1)
+    .scalar_subquery(),
+    NOT_STARTED,
+)
+
+
 def latest_run(room_id: str) -> RoomSession | None:
     return db.session.execute(LATEST_RUN, {"room_id": room_id}).scalar_one_or_none()
 

@@ -209,11 +209,12 @@ def remove_guest(room_id: str, guest_id: str):
 
 
 @bp.app_template_global()
-def live_view(room: Room | PublicRoom, viewer_kind: str = "user") -> dict[str, Any]:
-    """What `session/_live.html` needs at render time; also opens the page's CSP for the stage."""
+def live_view(room: Room | PublicRoom, viewer_kind: str = "user", run_state: str | None = None) -> dict[str, Any]:
+    """What `session/_live.html` needs at render time (the run's state, unless the page read it
+    already); also opens the page's CSP for the stage."""
     embed_origins = current_app.config["TOOL"].embed_origins
     g.media_src, g.frame_src = service.stage_csp(room, embed_origins)
-    run_state = service.run_state(service.latest_run(room.id))
+    run_state = run_state or service.run_state(service.latest_run(room.id))
     return {
         "room_id": room.id,
         "api_base": url_for("session.state", room_id=room.id).rsplit("/", 1)[0],
