@@ -5,6 +5,7 @@ the same run on the same server configuration, so results are ratios that surviv
     python bench/run.py launch --db sqlite --seconds 10 --clients 8
     python bench/run.py profile                     # where a launch's server time goes (pyinstrument)
     python bench/run.py profile-join                # where a guest join's server time goes (pyinstrument)
+    python bench/run.py spy                         # where a gunicorn worker's launch time goes (py-spy)
 
 `launch`: the full LTI launch cycle with cached platform keys — GET /lti/login → the platform signs
 the id_token (in the bench process, with the nonce the tool just issued) → POST /lti/launch → the
@@ -378,6 +379,69 @@ def run_profile_join(args) -> None:
         print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
+# --- spy: where a gunicorn worker's time goes during launches (py-spy, sampling) ------------------
+
+SPY_PARTS = [  # (label, py-spy function name): shares of the sampled server time
+    ("login view", "login"),
+    ("launch view", "launch"),
+    ("  id_token checks (pylti1p3 + ours)", "SakaiMessageLaunch.run"),
+    ("    RS256 signature and claims (PyJWT)", "SakaiMessageLaunch.verify_signature_and_claims"),
+    ("    state + one-time nonce insert (opens the transaction)", "SakaiMessageLaunch.consume_state_and_nonce"),
+    ("  room look-up + launch row insert", "_record_launch"),
+    ("  media page (one facts query + templates + launch token)", "ToolRuntime.render_launch"),
+    ("    Jinja templates", "Template.render"),
+    ("  commit", "scoped_session.commit"),
+    ("every SQL statement (inside the above)", "scoped_session.execute"),
+    ("Flask before-request hooks (form parsing, NUL check, request id)", "Flask.preprocess_request"),
+    ("Flask after-request hooks (security headers)", "Flask.process_response"),
+    ("gunicorn: sending the response", "Response.write"),
+    ("gunicorn: access log line", "RedactingLogger.access"),
+]
+
+
+def run_spy(args) -> None:
+    """Sequential launches against gunicorn (4 workers, SQLite) while py-spy samples the workers;
+    prints each part's share of the server's sampled time and the server CPU per launch."""
+    import collections
+    import subprocess
+
+    global _PLATFORM
+    platform = _PLATFORM = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        tool = tool_stack(workdir, f"sqlite:///{workdir / 'bench.sqlite3'}", platform).start()
+        try:
+            cycle = LaunchCycle(tool.port, platform)
+            for _ in range(200):
+                assert cycle()
+            raw = workdir / "spy.txt"
+            spy = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(tool.proc.pid), "--subprocesses", "--rate", "1000",
+                 "--duration", str(int(args.seconds)), "--format", "raw", "-o", str(raw)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            cpu, launches = cpu_seconds(tool), 0
+            while spy.poll() is None:
+                assert cycle()
+                launches += 1
+            cpu = cpu_seconds(tool) - cpu
+        finally:
+            tool.stop()
+        samples, total = collections.Counter(), 0
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = {frame.split(" (")[0] for frame in stack.split(";")}
+            if "SyncWorker.handle_request" in frames:
+                total += int(count)
+                samples.update({name: int(count) for name in frames})
+    print(
+        f"{launches} sequential launches, {total} samples; server CPU {cpu / launches * 1000:.2f} ms per launch "
+        "(sampling adds to it: use `launch` for costs)"
+    )
+    for label, name in SPY_PARTS:
+        print(f"{100 * samples[name] / total:5.1f} %  {label}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -393,8 +457,16 @@ def main() -> None:
     profile.add_argument("--launches", type=int, default=300)
     profile_join = sub.add_parser("profile-join", help="pyinstrument profile of the server side of guest joins")
     profile_join.add_argument("--joins", type=int, default=300)
+    spy = sub.add_parser("spy", help="py-spy shares of a gunicorn worker's time during sequential launches")
+    spy.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
-    runs = {"launch": run_launch, "join": run_launch, "profile": run_profile, "profile-join": run_profile_join}
+    runs = {
+        "launch": run_launch,
+        "join": run_launch,
+        "profile": run_profile,
+        "profile-join": run_profile_join,
+        "spy": run_spy,
+    }
     runs[args.what](args)
 
 
