@@ -403,8 +403,13 @@ def run_spy(args) -> None:
     """Sequential launches against gunicorn (4 workers, SQLite) while py-spy samples the workers;
     prints each part's share of the server's sampled time and the server CPU per launch."""
     import collections
+    import shutil
     import subprocess
 
+    beside = Path(sys.executable).with_name("py-spy")
+    py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
+    if py_spy is None:
+        sys.exit("py-spy is not installed: .venv/bin/pip install py-spy")
     global _PLATFORM
     platform = _PLATFORM = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
     with tempfile.TemporaryDirectory() as tmp:
@@ -416,7 +421,7 @@ def run_spy(args) -> None:
                 assert cycle()
             raw = workdir / "spy.txt"
             spy = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(tool.proc.pid), "--subprocesses", "--rate", "1000",
+                [py_spy, "record", "--pid", str(tool.proc.pid), "--subprocesses", "--rate", "1000",
                  "--duration", str(int(args.seconds)), "--format", "raw", "-o", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
