@@ -67,15 +67,20 @@ class LaunchContext:
         )
 
 
-class ClockSigner(TimestampSigner):
+class _ClockSigner(TimestampSigner):
     """Token ages are read from the app clock, the same one that dates the launch row."""
 
     def get_timestamp(self) -> int:
         return int(utcnow().timestamp())
 
 
+def clock_serializer(salt: str) -> URLSafeTimedSerializer:
+    """Signed, timestamped tokens for `salt`, aged by the app clock (launch tokens, login states)."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=_ClockSigner)
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="launch-token", signer=ClockSigner)
+    return clock_serializer("launch-token")
 
 
 def issue_token(launch_id: str) -> str:

@@ -14,10 +14,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 
-from .context import ClockSigner
+from .context import clock_serializer
 
 LOGIN_TTL = timedelta(minutes=10)
 
@@ -30,21 +29,17 @@ class LoginState:
     params: dict[str, str]  # the login initiation's non-empty parameters, to start it over
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lti-login-state", signer=ClockSigner)
-
-
 def issue(params: dict[str, str], client_id: str) -> tuple[str, str]:
     """A new login: returns `(state, nonce)`."""
     nonce = secrets.token_urlsafe(32)
-    state = _serializer().dumps({"n": nonce, "c": client_id, "p": params})
+    state = clock_serializer("lti-login-state").dumps({"n": nonce, "c": client_id, "p": params})
     return state, nonce
 
 
 def read(state: str) -> LoginState | None:
     """The login `state` stands for, or None when it is not ours, was altered or has expired."""
     try:
-        data = _serializer().loads(state, max_age=int(LOGIN_TTL.total_seconds()))
+        data = clock_serializer("lti-login-state").loads(state, max_age=int(LOGIN_TTL.total_seconds()))
     except (BadSignature, ValueError):
         return None
     return LoginState(nonce=data["n"], issuer=data["p"]["iss"], client_id=data["c"], params=data["p"])
