@@ -345,11 +345,10 @@ def run_profile(args) -> None:
     platform = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
     with tempfile.TemporaryDirectory() as tmp:
         app, profiler = profile_app(tmp, platform)
-        client = app.test_client()
         for i in range(args.launches + 20):
             if i == 20:
                 profiler.reset()
-            _launch(client, platform)
+            _launch(app.test_client(), platform)  # a new browser each time, as in `launch`
         print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 

@@ -8,7 +8,6 @@ atomic insert) → target_link_uri is ours.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,7 +21,7 @@ from pylti1p3.session import SessionService
 from sqlalchemy import delete
 
 from ..clock import utcnow
-from ..database import insert_or_ignore
+from ..database import Prepared, insert_or_ignore
 from ..errors import LaunchError
 from ..extensions import db
 from ..models import UsedNonce
@@ -257,17 +256,12 @@ class SakaiMessageLaunch(MessageLaunch):
             raise _refuse("nonce_mismatch", "This launch does not match the login that started it.")
         # One-time nonce: the primary key makes this a single atomic insert; a replay
         # (sequential or parallel) inserts nothing here and nothing else of the launch is written.
-        claimed = db.session.execute(
-            _claim_nonce(db.session.get_bind().dialect.name), {"nonce": login.nonce, "expires_at": utcnow() + NONCE_TTL}
-        ).first()
+        claimed = CLAIM_NONCE.first({"nonce": login.nonce, "expires_at": utcnow() + NONCE_TTL})
         if claimed is None:
             raise _refuse("replay", "This launch was already used. Open the tool again from Sakai.")
 
 
-@functools.cache
-def _claim_nonce(dialect: str):
-    """Built once per dialect: constructing a statement costs more than running it."""
-    return insert_or_ignore(UsedNonce.__table__, dialect).returning(UsedNonce.nonce)
+CLAIM_NONCE = Prepared(lambda dialect: insert_or_ignore(UsedNonce.__table__, dialect).returning(UsedNonce.nonce))
 
 
 def purge_expired(now=None) -> int:

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, r
 from sqlalchemy import insert, update
 
 from ..clock import utcnow
+from ..database import Prepared
 from ..errors import LaunchError
 from ..extensions import db
 from ..models import Launch, new_id
@@ -39,8 +40,8 @@ LOGIN_PARAMS = (
     "lti_message_hint",
 )
 STORAGE_PREFIX = "lti_state_"
-# Built once: every launch runs it, and building a statement costs more than running it.
-INSERT_LAUNCH = insert(Launch.__table__)
+# Every launch runs it: prepared once, run on the session's connection (database.Prepared).
+INSERT_LAUNCH = Prepared(insert(Launch.__table__))
 LAUNCH_COLUMNS = [f.name for f in fields(LaunchContext) if f.name != "launch_id"]
 
 
@@ -193,9 +194,7 @@ def _record_launch(validated, *, bound: bool, state: str) -> LaunchContext:
 
         room = upsert_room(validated.issuer, validated.client_id, validated.deployment_id, body)
         room_id = room.id
-        # The session's identity map holds rows weakly: keeping this one lets the launch page
-        # (rendered in the same transaction) read it without a second SELECT.
-        g.launched_room = room
+        g.launched_room = room  # the launch page shows it
     name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
     now = utcnow()
     role = decide_role(body.get(claims.ROLES), current_app.config["TOOL"].roles)
@@ -214,8 +213,7 @@ def _record_launch(validated, *, bound: bool, state: str) -> LaunchContext:
         locale=str(body.get("locale") or "en_US")[:16],
     )
     row = {name: getattr(ctx, name) for name in LAUNCH_COLUMNS}
-    db.session.execute(
-        INSERT_LAUNCH,
+    INSERT_LAUNCH.execute(
         {
             **row,
             "id": ctx.launch_id,

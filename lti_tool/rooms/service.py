@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..database import Prepared
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..lti import claims
@@ -35,13 +36,33 @@ def room_kind(body: dict[str, Any]) -> str:
     return "mediagallery" if kind == "mediagallery" else "room"
 
 
-# Built once (every launch runs it; building a statement costs more than running it).
-ROOM_BY_PLACEMENT = select(Room).where(
-    *(getattr(Room, name) == bindparam(name) for name in ("issuer", "deployment_id", "context_id", "resource_link_id"))
+PLACEMENT = ("issuer", "deployment_id", "context_id", "resource_link_id")
+
+
+class LaunchedRoom(NamedTuple):
+    """What a launch and its media page need of the room (read without loading the ORM object)."""
+
+    id: str
+    title: str
+    context_title: str
+    kind: str
+    issuer: str
+    client_id: str
+    media_url: str | None
+    media_kind: str | None
+    guest_chat_enabled: bool
+    admission_required: bool
+
+
+# Every launch runs it: prepared once, run on the session's connection (database.Prepared).
+LAUNCHED_ROOM = Prepared(
+    select(*(getattr(Room, name) for name in LaunchedRoom._fields)).where(
+        *(getattr(Room, name) == bindparam(name) for name in PLACEMENT)
+    )
 )
 
 
-def upsert_room(issuer: str, client_id: str, deployment_id: str, body: dict[str, Any]) -> Room:
+def upsert_room(issuer: str, client_id: str, deployment_id: str, body: dict[str, Any]) -> LaunchedRoom:
     """The placement's room, created on first launch; title and kind follow later launches."""
     context = body.get(claims.CONTEXT) or {}
     link = body.get(claims.RESOURCE_LINK) or {}
@@ -51,24 +72,25 @@ def upsert_room(issuer: str, client_id: str, deployment_id: str, body: dict[str,
         "context_id": str(context.get("id") or ""),
         "resource_link_id": str(link["id"]),
     }
-    title = str(link.get("title") or context.get("title") or "Room")[:255]
     values = {
-        "title": title,
+        "title": str(link.get("title") or context.get("title") or "Room")[:255],
         "context_title": str(context.get("title") or "")[:255],
         "kind": room_kind(body),
     }
-    room = db.session.execute(ROOM_BY_PLACEMENT, key).scalar_one_or_none()
-    if room is None:
+    found = LAUNCHED_ROOM.first(key)
+    if found is None:
         try:
             # Two first launches at once: the unique key lets one insert win; the other reads it.
             with db.session.begin_nested():
-                room = Room(client_id=client_id, **key, **values)
-                db.session.add(room)
+                db.session.add(Room(client_id=client_id, **key, **values))
         except IntegrityError:
-            room = db.session.execute(ROOM_BY_PLACEMENT, key).scalar_one()
-    for name, value in values.items():
-        if getattr(room, name) != value:
-            setattr(room, name, value)
+            pass
+        found = LAUNCHED_ROOM.first(key)
+    room = LaunchedRoom(*found)
+    changed = {name: value for name, value in values.items() if getattr(room, name) != value}
+    if changed:
+        db.session.execute(update(Room).where(Room.id == room.id).values(changed))
+        room = room._replace(**changed)
     return room
 
 

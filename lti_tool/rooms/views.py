@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, render_template
 from sqlalchemy import bindparam, select
 
+from ..database import Prepared
 from ..extensions import db
 from ..lti.context import TOKEN_FIELD, TOKEN_HEADER, LaunchContext, issue_token
 from ..models import GuestGroup, Room
@@ -12,15 +13,18 @@ from ..session.service import LATEST_RUN_STATE
 from .service import availability
 
 # What the page shows besides the room, in one statement: the session's state and the guest group.
-PAGE_FACTS = select(
-    LATEST_RUN_STATE, select(GuestGroup.name).where(GuestGroup.room_id == bindparam("room_id")).scalar_subquery()
+PAGE_FACTS = Prepared(
+    select(
+        LATEST_RUN_STATE,
+        select(GuestGroup.name).where(GuestGroup.room_id == bindparam("room_id")).scalar_subquery(),
+    )
 )
 
 
 def media_page(ctx: LaunchContext):
     room = g.get("launched_room") or db.session.get(Room, ctx.room_id)
     state = availability(room)
-    run_state, guest_group_name = db.session.execute(PAGE_FACTS, {"room_id": room.id}).one()
+    run_state, guest_group_name = PAGE_FACTS.first({"room_id": room.id})
     return render_template(
         "rooms/media_page.html",
         room=room,
