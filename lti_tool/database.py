@@ -156,9 +156,7 @@ def _tune_sqlite(engine) -> None:
         )
         if writes:
             conn.connection.dbapi_connection.queue_for_write()
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        driver_execute(conn, "BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def writes_on_get(view):
@@ -253,24 +251,31 @@ class Prepared:
 
     def _run(self, params: dict | None):
         connection = db.session.connection()
-        dialect = connection.dialect
-        string, sql, processors, order, results = self._for(dialect)
+        string, sql, processors, order, results = self._for(connection.dialect)
         values = sql.construct_params(params)
         for name, processor in processors.items():
             values[name] = processor(values[name])
-        dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(string, values if order is None else tuple(values[name] for name in order))
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(
-                string, None, exc, dialect.loaded_dbapi.Error,
-                hide_parameters=True, connection_invalidated=lost, dialect=dialect,
-            ) from exc  # fmt: skip
-        return cursor, results
+        return driver_execute(connection, string, values if order is None else [values[n] for n in order]), results
+
+
+def driver_execute(connection, string: str, params=()):
+    """`string` straight on the DBAPI cursor of `connection` (a SQLAlchemy Connection); a database
+    error is raised as SQLAlchemy's own exception and a lost connection is invalidated, as
+    `Connection.exec_driver_sql` would do, for a fraction of its cost."""
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(string, params)
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            string, None, exc, dialect.loaded_dbapi.Error,
+            hide_parameters=True, connection_invalidated=lost, dialect=dialect,
+        ) from exc  # fmt: skip
+    return cursor
 
 
 def _processor(type_, dialect, kind: str):
