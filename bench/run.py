@@ -387,7 +387,7 @@ SPY_PARTS = [  # (label, py-spy function name): shares of the sampled server tim
     ("    RS256 signature and claims (PyJWT)", "SakaiMessageLaunch.verify_signature_and_claims"),
     ("    state + one-time nonce insert (opens the transaction)", "SakaiMessageLaunch.consume_state_and_nonce"),
     ("  room look-up + launch row insert", "_record_launch"),
-    ("  media page (one facts query + templates + launch token)", "ToolRuntime.render_launch"),
+    ("  media page: one facts query + launch token (in the transaction)", "media_page"),
     ("    Jinja templates", "Template.render"),
     ("  commit", "scoped_session.commit"),
     ("every SQL statement (inside the above)", "scoped_session.execute"),

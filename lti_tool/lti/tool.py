@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from flask import make_response
+from flask import Response, make_response
 
 from ..config import ToolSettings
 from ..errors import LaunchError
@@ -83,12 +84,22 @@ class ToolRuntime:
     def modules_for(self, issuer: str, client_id: str) -> dict[str, dict]:
         return effective_modules(self.settings.modules, self.registry().registration_dict(issuer, client_id))
 
-    def render_launch(self, ctx: LaunchContext):
+    def launch_page(self, ctx: LaunchContext) -> Callable[[], Response]:
+        """The page a launch shows. It reads what it shows now, in the caller's transaction, and
+        returns the function that renders it without the database, so a launch can commit (and
+        free SQLite's write lock) before its templates run."""
         if ctx.message_type == claims.DEEP_LINKING_REQUEST:
-            from ..platforms.views import picker_page as page
-        else:
-            from ..rooms.views import media_page as page
-        response = make_response(page(ctx))
-        # The page carries a launch token: never keep it in a shared or back-forward cache.
-        response.headers["Cache-Control"] = "no-store"
-        return response
+            from ..platforms.views import picker_page
+
+            response = _no_store(make_response(picker_page(ctx)))  # rare: it renders as it reads
+            return lambda: response
+        from ..rooms.views import media_page
+
+        render = media_page(ctx)
+        return lambda: _no_store(make_response(render()))
+
+
+def _no_store(response: Response) -> Response:
+    # The page carries a launch token: never keep it in a shared or back-forward cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -133,11 +133,12 @@ def launch():
     cookie_ok = request.cookies.get(state_cookie_name(state)) == state
     ctx = _record_launch(validated, bound=cookie_ok, state=state)
     if cookie_ok:
-        # Render inside the launch's one transaction, then commit: reading after the commit would
-        # open a second transaction (on SQLite a second write lock, as this is a POST).
-        response = tool().render_launch(ctx)
+        # The page reads what it shows inside the launch's one transaction (reading after the
+        # commit would open a second one: on SQLite a second write lock, as this is a POST); its
+        # templates run after the commit, so other launches need not wait for them.
+        render = tool().launch_page(ctx)
         db.session.commit()
-        return response
+        return render()
     db.session.commit()
     storage_target = request.form.get("lti_storage_target")
     if storage_target:
@@ -176,7 +177,7 @@ def bind():
     if not bound:
         raise LaunchError("The launch could not be confirmed. Open the tool again from Sakai.", code="bind_failed")
     db.session.commit()
-    return tool().render_launch(LaunchContext.from_row(db.session.get(Launch, launch_id)))
+    return tool().launch_page(LaunchContext.from_row(db.session.get(Launch, launch_id)))()
 
 
 def _new_window_url(state: str) -> str | None:

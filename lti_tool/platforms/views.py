@@ -92,7 +92,7 @@ def register():
 
 
 def picker_page(ctx: LaunchContext, *, error: ValidationError | None = None, kind="room", title=None, status=200):
-    """Shown for an `LtiDeepLinkingRequest` launch (ToolRuntime.render_launch)."""
+    """Shown for an `LtiDeepLinkingRequest` launch (ToolRuntime.launch_page)."""
     deep_linking.require_picker(ctx)
     dl_settings = deep_linking.Settings.of(_launch_extra(ctx))
     if not dl_settings.accepts_links:

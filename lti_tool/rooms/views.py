@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import g, render_template
 from sqlalchemy import bindparam, select
 
@@ -21,11 +24,14 @@ PAGE_FACTS = Prepared(
 )
 
 
-def media_page(ctx: LaunchContext):
+def media_page(ctx: LaunchContext) -> Callable[[], str]:
+    """The room's page for a launch: reads what it shows now and returns the function that renders
+    it (templates only: no database work)."""
     room = g.get("launched_room") or db.session.get(Room, ctx.room_id)
     state = availability(room)
     run_state, guest_group_name = PAGE_FACTS.first({"room_id": room.id})
-    return render_template(
+    return functools.partial(
+        render_template,
         "rooms/media_page.html",
         room=room,
         user_label=ctx.display_name,

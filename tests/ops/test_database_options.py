@@ -121,3 +121,23 @@ def test_a_connection_lost_at_the_end_of_a_request_does_not_escape_the_request(m
     assert len(failures) == 1
     monkeypatch.undo()
     assert app.test_client().get("/probe-db").status_code == 200  # the pool serves on
+
+
+def test_a_launch_frees_the_write_lock_before_its_page_templates_run(app, client, platform, monkeypatch):
+    """Other launches wait for a launch's write transaction, not for its page to render."""
+    from lti_tool.rooms import views
+
+    from ..conftest import do_launch
+
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    seen = []
+
+    def render_template(*args, **kwargs):
+        seen.append((queue_is_taken(path), other_writer_is_locked_out(path)))
+        return original(*args, **kwargs)
+
+    original = views.render_template
+    monkeypatch.setattr(views, "render_template", render_template)
+    launched = do_launch(client, platform)
+    assert launched.token
+    assert seen == [(False, False)]
