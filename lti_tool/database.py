@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
@@ -215,47 +216,67 @@ class Prepared:
     def __init__(self, build):
         """`build`: the statement, or a function of the dialect name that builds it."""
         self._build = build if callable(build) else (lambda _dialect: build)
-        self._compiled: dict[str, tuple] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _for(self, dialect) -> tuple:
+    def _for(self, dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             statement = self._build(dialect.name)
             sql = statement.compile(dialect=dialect)
-            if sql.escaped_bind_names:
-                raise TypeError("Prepared: bind names that need escaping are not supported")
-            binds = {name: _processor(bind.type, dialect, "bind") for name, bind in sql.binds.items()}
+            binds = {name: bind for bind, name in sql.bind_names.items()}  # as named in the SQL
+            if sql.escaped_bind_names or any(bind.expanding or bind.callable for bind in binds.values()):
+                raise TypeError("Prepared: escaped, expanding or computed bind parameters are not supported")
+            processors = {name: _processor(bind.type, dialect, "bind") for name, bind in binds.items()}
+            # The statement's own literals (LIMIT 1, CASE labels) are converted once, here.
+            fixed = {name: _apply(processors[name], bind.value) for name, bind in binds.items() if not bind.required}
             results = [_processor(column.type, dialect, "result") for column in statement.exported_columns]
-            compiled = (
-                sql.string,
-                sql,
-                {name: processor for name, processor in binds.items() if processor},
-                sql.positiontup if sql.positional else None,
-                results if any(results) else None,
+            compiled = self._compiled[dialect.name] = _Compiled(
+                string=sql.string,
+                fixed=fixed,
+                given={name: processors[name] for name in binds if name not in fixed},
+                order=tuple(sql.positiontup) if sql.positional else None,
+                results=results if any(results) else None,
             )
-            self._compiled[dialect.name] = compiled
         return compiled
 
-    def execute(self, params: dict | None = None):
+    def execute(self, params: dict):
         """Run in the session's transaction; returns the DBAPI cursor (for statements without rows)."""
         return self._run(params)[0]
 
-    def first(self, params: dict | None = None) -> tuple | None:
+    def first(self, params: dict) -> tuple | None:
         """Run in the session's transaction; the first row, its values converted, or None."""
         cursor, results = self._run(params)
         row = cursor.fetchone()
         cursor.close()
         if row is None or results is None:
             return row
-        return tuple(value if convert is None else convert(value) for convert, value in zip(results, row, strict=True))
+        return tuple(_apply(convert, value) for convert, value in zip(results, row, strict=True))
 
-    def _run(self, params: dict | None):
+    def _run(self, params: dict):
         connection = db.session.connection()
-        string, sql, processors, order, results = self._for(connection.dialect)
-        values = sql.construct_params(params)
-        for name, processor in processors.items():
-            values[name] = processor(values[name])
-        return driver_execute(connection, string, values if order is None else [values[n] for n in order]), results
+        compiled = self._for(connection.dialect)
+        values = dict(compiled.fixed)
+        try:
+            for name, processor in compiled.given.items():
+                values[name] = _apply(processor, params[name])
+        except KeyError as missing:
+            raise TypeError(f"Prepared: no value given for {missing}") from None
+        order = compiled.order
+        cursor = driver_execute(connection, compiled.string, values if order is None else [values[n] for n in order])
+        return cursor, compiled.results
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    string: str
+    fixed: dict  # the statement's own literal values, converted
+    given: dict  # name → bind processor (or None) of each value the caller gives
+    order: tuple | None  # parameter order for positional drivers (SQLite); None: by name
+    results: list | None  # result processor (or None) per column; None: no column needs one
+
+
+def _apply(processor, value):
+    return value if processor is None else processor(value)
 
 
 def driver_execute(connection, string: str, params=()):

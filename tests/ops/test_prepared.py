@@ -108,3 +108,8 @@ def test_a_lost_connection_is_invalidated_and_the_next_request_reconnects(make_a
     with app.test_request_context("/x", method="POST"):
         INSERT_LAUNCH.execute(launch_row())
         db.session.commit()
+
+
+def test_a_missing_value_is_named_and_nothing_runs(app):
+    with app.test_request_context("/x", method="POST"), pytest.raises(TypeError, match="'id'"):
+        ROOM_FACTS.first({})
