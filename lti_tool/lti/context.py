@@ -7,11 +7,14 @@ is never in a cookie, so a cross-site page cannot send it: it doubles as the CSR
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 
 from ..clock import utcnow
 from ..errors import Forbidden, SessionExpired
@@ -74,9 +77,22 @@ class _ClockSigner(TimestampSigner):
         return int(utcnow().timestamp())
 
 
+class _ClockSerializer(URLSafeTimedSerializer):
+    """Payloads are not compressed: for the 40–400 bytes these tokens carry, zlib (which sets up
+    its state on every call) costs more than the bytes it saves. Compressed tokens still load."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
+
+
 def clock_serializer(salt: str) -> URLSafeTimedSerializer:
     """Signed, timestamped tokens for `salt`, aged by the app clock (launch tokens, login states)."""
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=_ClockSigner)
+    return _serializer_for(current_app.config["SECRET_KEY"], salt)
+
+
+@functools.lru_cache(maxsize=16)
+def _serializer_for(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    return _ClockSerializer(secret_key, salt=salt, signer=_ClockSigner)
 
 
 def _serializer() -> URLSafeTimedSerializer:
