@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request, url_for
 from flask.sessions import SessionInterface
 
 from .config import PROJECT_ROOT, load_settings
@@ -15,7 +16,7 @@ from .config import PROJECT_ROOT, load_settings
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: configuration → extensions → blueprints → error handlers → CLI."""
     settings = load_settings(overrides)
-    app = Flask(
+    app = ToolApp(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         instance_path=str(PROJECT_ROOT / "instance"),
@@ -26,6 +27,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     return app
+
+
+class ToolApp(Flask):
+    def ensure_sync(self, func):
+        """Every view and hook of this app is synchronous (tests/ops/test_app.py checks), so each is
+        called as it is; Flask's own check (`inspect.iscoroutinefunction`) ran for every view and
+        hook of every request."""
+        return func
 
 
 def configure(app: Flask, settings) -> None:
@@ -40,7 +49,21 @@ def configure(app: Flask, settings) -> None:
         **{k: v for k, v in settings.extra.items() if k.isupper()},
     )
     app.jinja_env.globals["tool_title"] = settings.title
+    app.jinja_env.globals["url_for"] = template_url_for
     app.session_interface = NoSessions()
+
+
+def template_url_for(endpoint: str, **values) -> str:
+    """`url_for` in templates; a static file's address is built once per script root (a page
+    names several, and each build walks Werkzeug's URL map)."""
+    if endpoint == "static" and values.keys() == {"filename"} and has_request_context():
+        return _static_url(request.script_root, values["filename"])
+    return url_for(endpoint, **values)
+
+
+@functools.lru_cache(maxsize=256)
+def _static_url(_script_root: str, filename: str) -> str:
+    return url_for("static", filename=filename)
 
 
 class NoSessions(SessionInterface):
