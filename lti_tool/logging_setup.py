@@ -22,6 +22,7 @@ from typing import IO
 from flask import Flask, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # the header as the WSGI server passes it
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 HANDLER_NAME = "lti_tool"
 
@@ -117,8 +118,8 @@ def init_logging(app: Flask) -> None:
 
 
 def _assign_request_id() -> None:
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if SANE_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
+    given = request.environ.get(REQUEST_ID_ENVIRON)
+    g.request_id = given if given and SANE_REQUEST_ID.fullmatch(given) else secrets.token_hex(16)
 
 
 def _echo_request_id(response):

@@ -55,23 +55,31 @@ def _frame_ancestors() -> str:
     return g.get("frame_ancestors") or "'none'"
 
 
+# The policy up to its page-dependent end: `frame-ancestors …`, then `frame-src` and `media-src`
+# for a page that shows a stage.
+CSP_START = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors "
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _headers(response):
-    csp = [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        f"frame-ancestors {_frame_ancestors()}",
-    ]
+    csp = CSP_START + _frame_ancestors()
     if g.get("frame_src"):
-        csp.append(f"frame-src {g.frame_src}")
+        csp += f"; frame-src {g.frame_src}"
     if g.get("media_src"):
-        csp.append(f"media-src {g.media_src}")
-    response.headers.setdefault("Content-Security-Policy", "; ".join(csp))
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+        csp += f"; media-src {g.media_src}"
+    defaults = [
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        defaults.append(("Strict-Transport-Security", HSTS))
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}  # a view's own value wins
+    for name, value in defaults:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
