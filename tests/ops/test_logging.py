@@ -136,3 +136,21 @@ def test_running_migrations_does_not_silence_the_app_logs(platform, tool_keys_di
     upgrade_database(app)
     assert app.test_client().get("/lti/login").status_code == 400
     assert any(line.get("reason") == "login_missing_params" for line in captured())
+
+
+def test_forked_workers_draw_different_request_ids(client):
+    """Ids come from the per-process generator; gunicorn's workers are forks of one process, and
+    Python reseeds that generator in every forked child."""
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one request, its id to the parent
+        os.write(write, client.get("/healthz").headers["X-Request-ID"].encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(child) == 32
+    assert child != client.get("/healthz").headers["X-Request-ID"]
