@@ -13,7 +13,7 @@ from dataclasses import fields
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, make_response, render_template, request
 from sqlalchemy import insert, update
 
 from ..clock import utcnow
@@ -106,7 +106,8 @@ def login():
             )
         )
     else:
-        response = redirect(auth_url)
+        # No "You should be redirected" page: every browser follows a 302 by its Location.
+        response = Response(status=302, headers={"Location": auth_url})
     _set_state_cookie(response, state)
     return response
 
