@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 from flask import g, render_template
@@ -25,27 +24,30 @@ PAGE_FACTS = Prepared(
 
 
 def media_page(ctx: LaunchContext) -> Callable[[], str]:
-    """The room's page for a launch: reads what it shows now and returns the function that renders
-    it (templates only: no database work)."""
+    """The room's page for a launch: reads what it shows now (one statement) and returns the
+    function that renders it (no database work)."""
     room = g.get("launched_room") or db.session.get(Room, ctx.room_id)
-    state = availability(room)
     run_state, guest_group_name = PAGE_FACTS.first({"room_id": room.id})
-    return functools.partial(
-        render_template,
-        "rooms/media_page.html",
-        room=room,
-        user_label=ctx.display_name,
-        role=ctx.role.value,
-        can_manage=ctx.role.can_manage,
-        show_admin=ctx.is_admin,
-        show_manage_guest_access=ctx.role.can_manage and state.available,
-        unavailable_reason=None if state.available else state.reason,
-        run_state=run_state,
-        # Hosts and moderators see the room's guest access group (a system group) in Room details.
-        guest_group_name=guest_group_name if ctx.role.can_manage else None,
-        launch_token=issue_token(ctx.launch_id),
-        token_header=TOKEN_HEADER,
-        token_field=TOKEN_FIELD,
-        html_lang=ctx.locale.split("_")[0] or "en",
-        locale=ctx.locale.replace("_", "-"),
-    )
+
+    def render() -> str:
+        state = availability(room)
+        return render_template(
+            "rooms/media_page.html",
+            room=room,
+            user_label=ctx.display_name,
+            role=ctx.role.value,
+            can_manage=ctx.role.can_manage,
+            show_admin=ctx.is_admin,
+            show_manage_guest_access=ctx.role.can_manage and state.available,
+            unavailable_reason=None if state.available else state.reason,
+            run_state=run_state,
+            # Hosts and moderators see the room's guest access group (a system group) in Room details.
+            guest_group_name=guest_group_name if ctx.role.can_manage else None,
+            launch_token=issue_token(ctx.launch_id),
+            token_header=TOKEN_HEADER,
+            token_field=TOKEN_FIELD,
+            html_lang=ctx.locale.split("_")[0] or "en",
+            locale=ctx.locale.replace("_", "-"),
+        )
+
+    return render
