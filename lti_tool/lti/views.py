@@ -40,6 +40,12 @@ LOGIN_PARAMS = (
     "lti_message_hint",
 )
 STORAGE_PREFIX = "lti_state_"
+# The OIDC authentication request's fixed parameters (LTI Security Framework §5.1.1.2).
+AUTH_QUERY_START = (
+    "?"
+    + urlencode({"scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none"})
+    + "&"
+)
 # Every launch runs it: prepared once, run on the session's connection (database.Prepared).
 INSERT_LAUNCH = Prepared(insert(Launch.__table__))
 LAUNCH_COLUMNS = [f.name for f in fields(LaunchContext) if f.name != "launch_id"]
@@ -76,13 +82,9 @@ def login():
     state, nonce = login_state.issue({k: v for k, v in params.items() if v}, client_id)
     auth_url = (
         reg["auth_login_url"]
-        + "?"
+        + AUTH_QUERY_START
         + urlencode(
             {
-                "scope": "openid",
-                "response_type": "id_token",
-                "response_mode": "form_post",
-                "prompt": "none",
                 "client_id": client_id,
                 "redirect_uri": tool().launch_url,
                 "state": state,
