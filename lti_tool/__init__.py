@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, request, url_for
+from flask import Flask
 from flask.sessions import SessionInterface
 
 from .config import PROJECT_ROOT, load_settings
+from .templating import init_templating
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -48,22 +48,8 @@ def configure(app: Flask, settings) -> None:
         TOOL=settings,
         **{k: v for k, v in settings.extra.items() if k.isupper()},
     )
-    app.jinja_env.globals["tool_title"] = settings.title
-    app.jinja_env.globals["url_for"] = template_url_for
+    init_templating(app, settings.title)
     app.session_interface = NoSessions()
-
-
-def template_url_for(endpoint: str, **values) -> str:
-    """`url_for` in templates; a static file's address is built once per script root (a page
-    names several, and each build walks Werkzeug's URL map)."""
-    if endpoint == "static" and values.keys() == {"filename"} and has_request_context():
-        return _static_url(request.script_root, values["filename"])
-    return url_for(endpoint, **values)
-
-
-@functools.lru_cache(maxsize=256)
-def _static_url(_script_root: str, filename: str) -> str:
-    return url_for("static", filename=filename)
 
 
 class NoSessions(SessionInterface):
