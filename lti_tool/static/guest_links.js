@@ -11,8 +11,8 @@
   const token = meta("launch-token");
   const tokenHeader = meta("launch-token-header") || "X-Launch-Token";
   const locale = meta("user-locale") || undefined;
-  const linksUrl = dialog.dataset.linksUrl;
-  const accessUrl = dialog.dataset.guestAccessUrl;
+  const linksUrl = meta("guest-links-url");
+  const accessUrl = meta("guest-access-url");
 
   const toggle = $("guest-access-toggle");
   const count = $("guest-links-count");

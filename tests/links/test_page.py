@@ -23,7 +23,9 @@ def test_host_page_has_the_manage_guest_access_window(launch):
     ):
         assert text in html, text
     assert re.search(r'<input type="checkbox" role="switch"[^>]*id="guest-access-toggle"', html)
-    assert 'data-links-url="/api/rooms/' in html
+    room = re.search(r'<meta name="room-id" content="([^"]+)"', html)[1]
+    assert f'<meta name="guest-links-url" content="/api/rooms/{room}/links">' in html
+    assert f'<meta name="guest-access-url" content="/api/rooms/{room}/guest-access">' in html
 
 
 def test_create_link_window_has_the_articles_fields(launch):
