@@ -239,9 +239,11 @@ class Prepared:
             )
         return compiled
 
-    def execute(self, params: dict):
-        """Run in the session's transaction; returns the DBAPI cursor (for statements without rows)."""
-        return self._run(params)[0]
+    def execute(self, params: dict) -> int:
+        """Run in the session's transaction (a statement without rows); returns its row count."""
+        cursor = self._run(params)[0]
+        cursor.close()
+        return cursor.rowcount
 
     def first(self, params: dict) -> tuple | None:
         """Run in the session's transaction; the first row, its values converted, or None."""
