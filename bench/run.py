@@ -289,10 +289,8 @@ def print_table(rows, args) -> None:
 # --- profile: the server side of a launch, in-process ---------------------------------------------
 
 
-def profile_app(tmp: str, platform: sakai.SakaiPlatform, overrides: dict | None = None):
-    """The tool in this process on a fresh SQLite file, its WSGI app wrapped in a pyinstrument profiler."""
-    from pyinstrument import Profiler
-
+def bench_app(tmp: str, platform: sakai.SakaiPlatform, overrides: dict | None = None):
+    """The tool in this process on a fresh SQLite file."""
     from lti_tool import create_app
     from lti_tool.extensions import db
     from lti_tool.lti.keys import generate_key
@@ -314,6 +312,14 @@ def profile_app(tmp: str, platform: sakai.SakaiPlatform, overrides: dict | None 
     )
     with app.app_context():
         db.create_all()
+    return app
+
+
+def profile_app(tmp: str, platform: sakai.SakaiPlatform, overrides: dict | None = None):
+    """`bench_app` with its WSGI app wrapped in a pyinstrument profiler."""
+    from pyinstrument import Profiler
+
+    app = bench_app(tmp, platform, overrides)
     profiler = Profiler(interval=0.0002)
     inner = app.wsgi_app
 
@@ -326,6 +332,31 @@ def profile_app(tmp: str, platform: sakai.SakaiPlatform, overrides: dict | None 
 
     app.wsgi_app = profiled
     return app, profiler
+
+
+def run_cpu(args) -> None:
+    """Server CPU per request in this process (`time.thread_time` around the WSGI app): login and
+    launch separately, mean over `--launches` cycles after 100 to warm up. Steadier than the
+    gunicorn runs for comparing two versions of the code, but without gunicorn's own work."""
+    platform = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
+    with tempfile.TemporaryDirectory() as tmp:
+        app = bench_app(tmp, platform)
+        inner, spent = app.wsgi_app, {"GET": 0, "POST": 0}
+
+        def timed(environ, start_response):
+            started = time.thread_time_ns()
+            try:
+                return list(inner(environ, start_response))
+            finally:
+                spent[environ["REQUEST_METHOD"]] += time.thread_time_ns() - started
+
+        app.wsgi_app = timed
+        for i in range(args.launches + 100):
+            if i == 100:
+                spent = dict.fromkeys(spent, 0)
+            _launch(app.test_client(), platform)
+    login, launch = (spent[method] / args.launches / 1e6 for method in ("GET", "POST"))
+    print(f"server CPU per launch cycle: {login + launch:.3f} ms (login {login:.3f} ms, launch {launch:.3f} ms)")
 
 
 def _launch(client, platform: sakai.SakaiPlatform) -> str:
@@ -462,6 +493,8 @@ def main() -> None:
     profile.add_argument("--launches", type=int, default=300)
     profile_join = sub.add_parser("profile-join", help="pyinstrument profile of the server side of guest joins")
     profile_join.add_argument("--joins", type=int, default=300)
+    cpu = sub.add_parser("cpu", help="server CPU per login and launch, in this process (no gunicorn)")
+    cpu.add_argument("--launches", type=int, default=1000)
     spy = sub.add_parser("spy", help="py-spy shares of a gunicorn worker's time during sequential launches")
     spy.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
@@ -470,6 +503,7 @@ def main() -> None:
         "join": run_launch,
         "profile": run_profile,
         "profile-join": run_profile_join,
+        "cpu": run_cpu,
         "spy": run_spy,
     }
     runs[args.what](args)
