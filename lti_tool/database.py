@@ -182,15 +182,20 @@ def read_only_connection() -> Iterator:
         yield conn
 
 
-def insert_or_ignore(table, dialect: str):
-    """`INSERT … ON CONFLICT DO NOTHING` for `dialect`: a one-time claim in one statement, without a
-    savepoint round trip. Add `.returning(...)`: a row back means ours (psycopg reports no rowcount
-    for it)."""
+def dialect_insert(table, dialect: str):
+    """`INSERT` for `dialect` (PostgreSQL or SQLite), which can take `ON CONFLICT` clauses."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
+def insert_or_ignore(table, dialect: str):
+    """`INSERT … ON CONFLICT DO NOTHING` for `dialect`: a one-time claim in one statement, without a
+    savepoint round trip. Add `.returning(...)`: a row back means ours (psycopg reports no rowcount
+    for it)."""
+    return dialect_insert(table, dialect).on_conflict_do_nothing()
 
 
 def upgrade_database(app: Flask) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, case, delete, func, select, update
 
 from ..audit import record as audit_record
 from ..clock import as_utc
+from ..database import dialect_insert
 from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
 from ..models import ChatMessage, Guest, Presence, RaisedHand, Room, RoomSession
@@ -210,11 +211,7 @@ def stage_csp(room: Room | PublicRoom, embed_origins: tuple[str, ...]) -> tuple[
 
 
 def _insert(model):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
+    return dialect_insert(model, db.session.get_bind().dialect.name)
 
 
 def heartbeat(room_id: str, actor: Actor, now: datetime) -> None:
