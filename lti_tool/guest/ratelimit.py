@@ -21,7 +21,6 @@ addresses; a flood on one link does not touch other links.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -32,8 +31,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, case, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..database import Prepared, dialect_insert
 from ..extensions import db
 from ..models import RateCounter
 
@@ -83,18 +82,14 @@ def _digest(subject: str) -> str:
 
 
 def _sql_counts(keys: list[str], window: datetime) -> list[int]:
-    # One upsert per key: SQLAlchemy caches the compiled form of this statement, but not of a
-    # multi-row VALUES one (compiling it cost more than a second execution of this one).
-    stmt = _upsert(db.session.get_bind().dialect.name)
-    return [db.session.execute(stmt, {"key": key, "window": window}).scalar_one() for key in keys]
+    # One upsert per key: a multi-row VALUES statement could not be prepared once for any number of keys.
+    return [COUNT.first({"key": key, "window": window})[0] for key in keys]
 
 
-@functools.cache
-def _upsert(dialect: str):
-    """The counting statement (parameters `key`, `window`), built once per dialect."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _count(dialect: str):
+    """The counting statement (parameters `key`, `window`) for `dialect`."""
     table = RateCounter.__table__
-    stmt = insert(table).values(key=bindparam("key"), window_start=bindparam("window"), count=1)
+    stmt = dialect_insert(table, dialect).values(key=bindparam("key"), window_start=bindparam("window"), count=1)
     # One statement: a new window restarts at 1, the current window adds 1. No read-then-write.
     return stmt.on_conflict_do_update(
         index_elements=[table.c.key],
@@ -103,6 +98,10 @@ def _upsert(dialect: str):
             "window_start": stmt.excluded.window_start,
         },
     ).returning(table.c.count)
+
+
+# Every guest submission runs it: prepared once per dialect (database.Prepared).
+COUNT = Prepared(_count)
 
 
 # --- Redis, while it answers ---------------------------------------------------------------------
