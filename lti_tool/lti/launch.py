@@ -25,7 +25,7 @@ from ..database import Prepared, insert_or_ignore
 from ..errors import LaunchError
 from ..extensions import db
 from ..models import UsedNonce
-from . import claims, login_state
+from . import claims, jws, login_state
 from .keyset import key_sets
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class SakaiMessageLaunch(MessageLaunch):
         key = key_sets.public_key(registration.get_key_set_url(), kid, inline=registration.get_key_set())
         client_id = registration.get_client_id()
         try:
-            body = jwt.decode(
+            body = jws.decode(
                 self._get_id_token(),
                 key,
                 algorithms=["RS256"],
