@@ -53,6 +53,10 @@ class LaunchedRoom(NamedTuple):
     guest_chat_enabled: bool
     admission_required: bool
 
+    @classmethod
+    def of(cls, room: Room) -> LaunchedRoom:
+        return cls(*(getattr(room, name) for name in cls._fields))
+
 
 # Every launch runs it: prepared once, run on the session's connection (database.Prepared).
 LAUNCHED_ROOM = Prepared(

@@ -212,8 +212,7 @@ def remove_guest(room_id: str, guest_id: str):
 def live_view(room: Room | PublicRoom, viewer_kind: str = "user", run_state: str | None = None) -> dict[str, Any]:
     """What `session/_live.html` needs at render time (the run's state, unless the page read it
     already); also opens the page's CSP for the stage."""
-    embed_origins = current_app.config["TOOL"].embed_origins
-    g.media_src, g.frame_src = service.stage_csp(room, embed_origins)
+    open_stage_csp(room)
     run_state = run_state or service.run_state(service.latest_run(room.id))
     return {
         "room_id": room.id,
@@ -224,6 +223,11 @@ def live_view(room: Room | PublicRoom, viewer_kind: str = "user", run_state: str
         "stage_kind": room.media_kind,
         "stage_url": room.media_url,
     }
+
+
+def open_stage_csp(room: Room | PublicRoom) -> None:
+    """Let this response's page play the room's stage: its video's origin, the allowed embed sites."""
+    g.media_src, g.frame_src = service.stage_csp(room, current_app.config["TOOL"].embed_origins)
 
 
 @bp.app_template_global()

@@ -132,12 +132,12 @@ def test_a_launch_frees_the_write_lock_before_its_page_templates_run(app, client
     path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
     seen = []
 
-    def render_template(*args, **kwargs):
+    def kept_page(*args, **kwargs):
         seen.append((queue_is_taken(path), other_writer_is_locked_out(path)))
         return original(*args, **kwargs)
 
-    original = views.render_template
-    monkeypatch.setattr(views, "render_template", render_template)
+    original = views.kept_page
+    monkeypatch.setattr(views, "kept_page", kept_page)
     launched = do_launch(client, platform)
     assert launched.token
     assert seen == [(False, False)]

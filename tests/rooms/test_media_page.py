@@ -165,3 +165,29 @@ def test_partial_override_keeps_other_global_settings(make_app, platform):
 
 def test_media_page_with_its_launch_token_is_never_cached(launch):
     assert launch("Instructor").response.headers["Cache-Control"] == "no-store"
+
+
+def test_students_of_one_room_each_see_their_own_name_and_launch_token(client, launch):
+    """The page is kept per room and role; the name and the launch token are each launch's own."""
+    ada = launch("Student", user="s-1", name="Ada <Lovelace>")
+    bob = launch("Student", user="s-2", name="Bob Baker")
+    again = launch("Student", user="s-1", name="Ada <Lovelace>")
+    assert "Signed in as Ada &lt;Lovelace&gt;" in ada.html
+    assert "Signed in as Bob Baker" in bob.html
+    assert "Ada" not in bob.html
+    assert len({ada.token, bob.token, again.token}) == 3
+    for page in (ada, bob, again):
+        assert page.html.count(page.token) == 1
+        me = client.get(f"/api/rooms/{page.room_id}/state", headers=page.headers)
+        assert me.status_code == 200
+
+
+def test_a_change_to_the_room_shows_on_the_next_launch(app, launch):
+    before = launch("Instructor", user="h-1")
+    assert 'id="setting-admission" checked' in before.html
+    with app.app_context():
+        db.session.get(Room, before.room_id).admission_required = False
+        db.session.commit()
+    after = launch("Instructor", user="h-1")
+    assert 'id="setting-admission"' in after.html
+    assert 'id="setting-admission" checked' not in after.html
