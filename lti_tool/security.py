@@ -12,6 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import ValidationError
 
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
 
 def frame_ancestors_for_platforms() -> None:
     """Mark this request's response as frameable by the registered platforms."""
@@ -32,12 +34,18 @@ def init_security(app: Flask, settings) -> None:
 
 
 def _refuse_nul_bytes() -> None:
-    """A NUL byte is never meaningful here, and PostgreSQL cannot store one in text (it would be a 500)."""
-    values = [request.path]
-    for source in (request.args, request.form):
-        for key, value in source.items(multi=True):
-            values += (key, value)
-    if any("\x00" in value for value in values):
+    """A NUL byte is never meaningful here, and PostgreSQL cannot store one in text (it would be a 500).
+
+    The query string is searched as it came (a NUL in a decoded argument can only come from `%00`),
+    so it is parsed only by a view that reads it; a form is parsed here (the view reads it anyway).
+    """
+    query = request.environ.get("QUERY_STRING", "")
+    if (
+        "\x00" in request.path
+        or "%00" in query
+        or "\x00" in query
+        or (request.mimetype in FORM_TYPES and any("\x00" in key + value for key, value in request.form.items(True)))
+    ):
         raise ValidationError(
             "The address or the form contains a character that is not allowed (a NUL byte).", code="nul_byte"
         )

@@ -21,8 +21,10 @@ DATABASES = ["sqlite", "postgres"]
         ("post", "/g/SECRETTOKENabc%00", {"name": "Ada Guest", "email": "ada@example.org"}),
         ("get", "/g/SECRETTOKENabc%00", None),
         ("get", "/g/SECRETTOKENabc?x=%00", None),
+        ("get", "/lti/login?iss=x&login_hint%00=1", None),
         ("post", "/g/SECRETTOKENabc", {"name": "Ada\x00", "email": "ada@example.org"}),
         ("post", "/lti/launch", {"id_token": "a\x00b", "state": "x"}),
+        ("post", "/lti/launch", {"id_token\x00": "ab", "state": "x"}),
     ],
 )
 def test_nul_byte_is_a_400_in_plain_words(make_app, caplog, database, method, url, form):

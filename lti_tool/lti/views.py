@@ -61,7 +61,8 @@ def state_cookie_name(state: str) -> str:
 
 @bp.route("/lti/login", methods=["GET", "POST"])
 def login():
-    params = {k: (request.values.get(k) or "").strip() for k in LOGIN_PARAMS}
+    given = request.args if request.method == "GET" else request.values  # a GET has no form to parse
+    params = {k: (given.get(k) or "").strip() for k in LOGIN_PARAMS}
     if not params["iss"] or not params["login_hint"]:
         raise LaunchError("The login request is missing the issuer or login hint.", code="login_missing_params")
     if params["target_link_uri"] and not tool().is_launch_url(params["target_link_uri"]):
@@ -94,7 +95,7 @@ def login():
             }
         )
     )
-    storage_target = request.values.get("lti_storage_target")
+    storage_target = given.get("lti_storage_target")
     if storage_target:
         # Sakai's portal keeps the state for us in case the browser drops the iframe cookie.
         response = make_response(
