@@ -76,13 +76,23 @@ class _ClockSigner(TimestampSigner):
     def get_timestamp(self) -> int:
         return int(utcnow().timestamp())
 
+    @functools.lru_cache(maxsize=32)  # noqa: B019 (signers are few and live as long as the process)
+    def derive_key(self, secret_key=None) -> bytes:
+        """Derived once per signer and key, not for every token."""
+        return super().derive_key(secret_key)
+
 
 class _ClockSerializer(URLSafeTimedSerializer):
     """Payloads are not compressed: for the 40–400 bytes these tokens carry, zlib (which sets up
-    its state on every call) costs more than the bytes it saves. Compressed tokens still load."""
+    its state on every call) costs more than the bytes it saves. Compressed tokens still load.
+    One signer per salt is kept: itsdangerous builds a new one for every token."""
 
     def dump_payload(self, obj) -> bytes:
         return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 (serializers are few: one per secret key and salt)
+    def make_signer(self, salt=None):
+        return super().make_signer(salt)
 
 
 def clock_serializer(salt: str) -> URLSafeTimedSerializer:
