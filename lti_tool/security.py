@@ -40,12 +40,10 @@ def _refuse_nul_bytes() -> None:
     so it is parsed only by a view that reads it; a form is parsed here (the view reads it anyway).
     """
     query = request.environ.get("QUERY_STRING", "")
-    if (
-        "\x00" in request.path
-        or "%00" in query
-        or "\x00" in query
-        or (request.mimetype in FORM_TYPES and any("\x00" in key + value for key, value in request.form.items(True)))
-    ):
+    in_form = request.mimetype in FORM_TYPES and any(
+        "\x00" in key + value for key, value in request.form.items(multi=True)
+    )
+    if "\x00" in request.path or "%00" in query or "\x00" in query or in_form:
         raise ValidationError(
             "The address or the form contains a character that is not allowed (a NUL byte).", code="nul_byte"
         )
