@@ -70,7 +70,7 @@ def kept_page(name: str, fill: dict[str, str], **context: Hashable) -> str:
 
 
 def _kept(app: Flask, _script_root: str, name: str, fields: tuple[str, ...], items: tuple) -> tuple[tuple, tuple]:
-    used = _names_read(app.jinja_env, name) & REQUEST_NAMES
+    used = _request_names_read(app.jinja_env, name)
     if used:
         raise ValueError(f"{name} cannot be kept: it uses {', '.join(sorted(used))}")
     # Rendered with two sets of stand-ins: the values must land verbatim in the same places.
@@ -86,6 +86,12 @@ def _kept(app: Flask, _script_root: str, name: str, fields: tuple[str, ...], ite
     if rebuilt != other_page or set(order) != set(fields):
         raise ValueError(f"{name} cannot be kept: {', '.join(fields)} must each be printed as they are")
     return tuple(parts), order
+
+
+@functools.lru_cache(maxsize=64)
+def _request_names_read(env: Environment, name: str) -> frozenset[str]:
+    """Checked once per template, not on every page kept from it."""
+    return frozenset(_names_read(env, name) & REQUEST_NAMES)
 
 
 def _names_read(env: Environment, name: str) -> set[str]:
