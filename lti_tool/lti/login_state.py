@@ -45,6 +45,17 @@ def read(state: str) -> LoginState | None:
     return LoginState(nonce=data["n"], issuer=data["p"]["iss"], client_id=data["c"], params=data["p"])
 
 
+def issued_at(state: str) -> int | None:
+    """When an unexpired login `state` of ours was issued (Unix seconds), else None."""
+    try:
+        _, stamp = clock_serializer("lti-login-state").loads(
+            state, max_age=int(LOGIN_TTL.total_seconds()), return_timestamp=True
+        )
+    except (BadSignature, ValueError):
+        return None
+    return int(stamp.timestamp())
+
+
 def digest(state: str) -> str:
     """What the database keeps of a state (to bind a cookie-less launch): its SHA-256."""
     return hashlib.sha256(state.encode()).hexdigest()

@@ -40,6 +40,13 @@ LOGIN_PARAMS = (
     "lti_message_hint",
 )
 STORAGE_PREFIX = "lti_state_"
+STATE_COOKIE_PREFIX = "lti1p3_"
+# State cookies one browser keeps at most, the newest login's included. Each is ~0.5 kB and a login
+# lives 10 minutes: without a bound, a morning of launches outgrows the server's header limit (431).
+MAX_STATE_COOKIES = 4
+# Deleting a cookie needs its name, path and attributes (Partitioned included: a partitioned cookie
+# is another cookie than an unpartitioned one of the same name).
+STATE_COOKIE_ATTRIBUTES = {"path": "/", "secure": True, "httponly": True, "samesite": "None", "partitioned": True}
 # The OIDC authentication request's fixed parameters (LTI Security Framework §5.1.1.2).
 AUTH_QUERY_START = (
     "?"
@@ -56,7 +63,7 @@ def tool():
 
 
 def state_cookie_name(state: str) -> str:
-    return "lti1p3_" + hashlib.sha256(state.encode()).hexdigest()[:16]
+    return STATE_COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
@@ -111,20 +118,35 @@ def login():
     else:
         # No "You should be redirected" page: every browser follows a 302 by its Location.
         response = Response(status=302, headers={"Location": auth_url})
+    _drop_old_state_cookies(response)
     _set_state_cookie(response, state)
     return response
 
 
 def _set_state_cookie(response, state: str) -> None:
     response.set_cookie(
-        state_cookie_name(state),
-        state,
-        max_age=int(login_state.LOGIN_TTL.total_seconds()),
-        secure=True,
-        httponly=True,
-        samesite="None",
-        partitioned=True,
+        state_cookie_name(state), state, max_age=int(login_state.LOGIN_TTL.total_seconds()), **STATE_COOKIE_ATTRIBUTES
     )
+
+
+def _delete_state_cookie(response, name: str) -> None:
+    response.delete_cookie(name, **STATE_COOKIE_ATTRIBUTES)
+
+
+def _drop_old_state_cookies(response) -> None:
+    """Keep the browser's newest `MAX_STATE_COOKIES - 1` state cookies (the new login adds one);
+    delete the older ones and those that are expired or not ours (abandoned logins)."""
+    dated = []
+    for name, value in request.cookies.items():
+        if name.startswith(STATE_COOKIE_PREFIX):
+            issued = login_state.issued_at(value) if name == state_cookie_name(value) else None
+            if issued is None:
+                _delete_state_cookie(response, name)
+            else:
+                dated.append((issued, name))
+    dated.sort(reverse=True)
+    for _, name in dated[MAX_STATE_COOKIES - 1 :]:
+        _delete_state_cookie(response, name)
 
 
 @bp.post("/lti/launch")
@@ -142,8 +164,17 @@ def launch():
         # templates run after the commit, so other launches need not wait for them.
         render = tool().launch_page(ctx)
         db.session.commit()
-        return render()
-    db.session.commit()
+        response = render()
+    else:
+        db.session.commit()
+        response = make_response(_unbound_launch_page(validated, ctx, state))
+    # The login is used up (its nonce is claimed): its cookie has done its work, whichever way.
+    _delete_state_cookie(response, state_cookie_name(state))
+    return response
+
+
+def _unbound_launch_page(validated, ctx: LaunchContext, state: str) -> str:
+    """The launch arrived without its state cookie: bind through platform storage, or a new window."""
     storage_target = request.form.get("lti_storage_target")
     if storage_target:
         return render_template(
@@ -181,7 +212,10 @@ def bind():
     if not bound:
         raise LaunchError("The launch could not be confirmed. Open the tool again from Sakai.", code="bind_failed")
     db.session.commit()
-    return tool().launch_page(LaunchContext.from_row(db.session.get(Launch, launch_id)))()
+    response = tool().launch_page(LaunchContext.from_row(db.session.get(Launch, launch_id)))()
+    # Where the iframe kept the cookie after all (dropped only from the launch POST), it goes now.
+    _delete_state_cookie(response, state_cookie_name(state))
+    return response
 
 
 def _new_window_url(state: str) -> str | None:

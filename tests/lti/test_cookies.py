@@ -212,3 +212,126 @@ def test_token_of_an_unbound_launch_is_refused(guarded, platform):
     with guarded.test_request_context():
         token = issue_token(launch_id)
     assert guarded.test_client().get("/test/whoami", headers={"X-Launch-Token": token}).status_code == 401
+
+
+# --- State cookies do not pile up (issue 15 §1: the 16th launch answered 431) ----------------
+
+
+def state_cookie_headers(response, name: str) -> list[str]:
+    return [c for c in response.headers.getlist("Set-Cookie") if c.startswith(name + "=")]
+
+
+def attributes(set_cookie: str) -> dict[str, str]:
+    parts = [p.strip() for p in set_cookie.split(";")[1:]]
+    return {p.split("=")[0].lower(): (p.split("=", 1)[1] if "=" in p else "") for p in parts}
+
+
+def cookie_sent(response) -> str:
+    """The Cookie header the tool received for this response's request."""
+    return response.request.environ.get("HTTP_COOKIE", "")
+
+
+def state_cookies_in(header: str) -> list[str]:
+    return [c.split("=")[0].strip() for c in header.split(";") if c.strip().startswith("lti1p3_")]
+
+
+def assert_deletes(response, name: str) -> None:
+    [deletion] = state_cookie_headers(response, name)
+    assert deletion.startswith(name + "=;") or deletion.startswith(name + '=""'), deletion
+    attrs = attributes(deletion)
+    assert attrs["max-age"] == "0"
+    assert attrs["path"] == "/"
+    assert {"secure", "httponly", "partitioned"} <= attrs.keys()
+    assert attrs["samesite"] == "None"
+
+
+def test_state_cookie_lives_as_long_as_the_login(client, platform):
+    response = client.get("/lti/login", query_string=platform.login_params())
+    [cookie] = response.headers.getlist("Set-Cookie")
+    assert attributes(cookie)["max-age"] == "600"
+    assert attributes(cookie)["path"] == "/"
+
+
+def test_a_completed_launch_deletes_its_state_cookie(client, platform):
+    login = client.get("/lti/login", query_string=platform.login_params())
+    form = platform.authorize(auth_url_from(login))
+    response = client.post("/lti/launch", data=form)
+    assert response.status_code == 200 and token_from(response.get_data(as_text=True))
+    assert_deletes(response, state_cookie_name(form["state"]))
+    assert client.get_cookie(state_cookie_name(form["state"])) is None
+
+
+def test_a_launch_bound_through_platform_storage_deletes_its_state_cookie(app, platform):
+    response, state = cookieless_launch(app, platform, lti_storage_target="_parent")
+    assert_deletes(response, state_cookie_name(state))
+    bind = {"launch_id": launch_id_from(response.get_data(as_text=True)), "state": state}
+    bound = app.test_client().post("/lti/launch/bind", data=bind)
+    assert bound.status_code == 200
+    assert_deletes(bound, state_cookie_name(state))
+
+
+def test_a_hundred_launches_in_one_browser_all_work_and_the_cookie_header_stays_small(client, platform):
+    from lti_tool.lti.views import MAX_STATE_COOKIES
+
+    sent = []
+    for i in range(100):
+        login = client.get("/lti/login", query_string=platform.login_params(content=i, site=f"site-{i % 7}"))
+        form = platform.authorize(auth_url_from(login))
+        response = client.post("/lti/launch", data=form)
+        assert response.status_code == 200, (i, response.get_data(as_text=True)[:300])
+        assert token_from(response.get_data(as_text=True)), i  # bound by its cookie, not the fallback
+        sent += [cookie_sent(login), cookie_sent(response)]
+    # Each launch arrives with its own state cookie only; a login sees none left over.
+    assert max(len(state_cookies_in(h)) for h in sent) == 1 < MAX_STATE_COOKIES
+    assert max(len(h) for h in sent) < 600, max(len(h) for h in sent)
+
+
+def test_fifty_abandoned_logins_then_a_launch_works(client, platform):
+    from lti_tool.lti.views import MAX_STATE_COOKIES
+
+    sizes = []
+    for i in range(50):  # the tab closed between login and launch, fifty times
+        login = client.get("/lti/login", query_string=platform.login_params(content=i))
+        assert login.status_code == 200
+        sizes.append(len(cookie_sent(login)))
+        assert len(state_cookies_in(cookie_sent(login))) <= MAX_STATE_COOKIES
+    login = client.get("/lti/login", query_string=platform.login_params())
+    form = platform.authorize(auth_url_from(login))
+    response = client.post("/lti/launch", data=form)
+    assert response.status_code == 200
+    assert token_from(response.get_data(as_text=True))
+    assert len(state_cookies_in(cookie_sent(response))) == MAX_STATE_COOKIES
+    assert max([*sizes, len(cookie_sent(response))]) < 2048
+
+
+def test_a_login_removes_the_oldest_state_cookies_and_keeps_the_newer_ones(client, platform, frozen_clock):
+    from lti_tool.lti.views import MAX_STATE_COOKIES
+
+    states = []
+    for i in range(MAX_STATE_COOKIES + 2):
+        states.append(start_login(client, platform, content=i)["state"])
+        frozen_clock.advance(seconds=2)  # login states are dated to the second
+    kept = [s for s in states if client.get_cookie(state_cookie_name(s))]
+    assert kept == states[-MAX_STATE_COOKIES:]
+
+
+def test_a_login_in_another_tab_still_completes_after_a_few_newer_logins(client, platform, frozen_clock):
+    from lti_tool.lti.views import MAX_STATE_COOKIES
+
+    login = client.get("/lti/login", query_string=platform.login_params())
+    first = platform.authorize(auth_url_from(login))
+    for i in range(MAX_STATE_COOKIES - 1):
+        frozen_clock.advance(seconds=1)
+        start_login(client, platform, content=100 + i)
+    response = client.post("/lti/launch", data=first)
+    assert response.status_code == 200
+    assert token_from(response.get_data(as_text=True))  # still bound by its cookie
+
+
+def test_expired_and_foreign_state_cookies_are_removed_at_the_next_login(client, platform, frozen_clock):
+    stale = start_login(client, platform)["state"]
+    client.set_cookie("lti1p3_0123456789abcdef", "not-a-state", secure=True, samesite="None")
+    frozen_clock.advance(minutes=10, seconds=1)  # the browser would drop it now; the test jar does not
+    response = client.get("/lti/login", query_string=platform.login_params())
+    assert_deletes(response, state_cookie_name(stale))
+    assert_deletes(response, "lti1p3_0123456789abcdef")
