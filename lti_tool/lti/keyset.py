@@ -1,10 +1,23 @@
 """Platform key sets: fetched with a hard deadline, shared by all workers through the database.
 
 - A known `kid` is served from a per-process copy, refreshed from the shared cache after `TTL`.
-- An unknown `kid` causes at most one refetch per `REFETCH_THROTTLE` for the whole deployment,
-  claimed with one atomic UPDATE, so a flood of random kids cannot hammer the platform.
+- An unknown `kid` (a platform that rotated its key) fetches the key set again at once, unless a
+  fetch of that URL finished less than `REFETCH_THROTTLE` (5 s) ago. One caller across all workers
+  fetches (claimed with one atomic UPDATE); those that come while it runs wait for its result and
+  use it. Inside the window, one launch across all workers claims the next fetch in advance and
+  waits for the window to open (the platform may have rotated just after that fetch); the others
+  get a "try again in a few seconds" page (503) until then, without waiting. A flood of random
+  kids therefore costs the platform one fetch per window per URL and holds one thread.
 - When the platform is slow or down, cached keys keep working and uncached launches fail closed
   within `FETCH_DEADLINE` seconds, connect included (3 s; the issue asks for 5).
+
+The shared row's `refetch_after` says both when the next fetch may start and whether one is in
+flight: a claim sets it to `claimed + LEASE + REFETCH_THROTTLE`, the finished fetch (success or
+failure) to `finished + REFETCH_THROTTLE`, a launch that claims the next window in advance to
+`window opens + LEASE + REFETCH_THROTTLE`. So, ahead of now: up to one window, closed; up to one
+window and a lease, a fetch running; more, a fetch scheduled. A fetcher that died looks running
+for at most `LEASE`. A value further ahead than any of these (the old 60 s throttle, a clock that
+jumped back) is claimable.
 """
 
 from __future__ import annotations
@@ -12,13 +25,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from threading import Lock
 from typing import Any
 
 from flask import current_app
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
@@ -34,8 +48,9 @@ log = logging.getLogger(__name__)
 # included, lti_tool/http.py); those waiting for another worker's fetch give it CONNECT_TIMEOUT more.
 FETCH_DEADLINE = 3.0
 CONNECT_TIMEOUT = 1.0
+LEASE = timedelta(seconds=CONNECT_TIMEOUT + FETCH_DEADLINE)  # how long a claimed fetch may run
 MAX_BYTES = 512 * 1024
-REFETCH_THROTTLE = timedelta(seconds=60)
+REFETCH_THROTTLE = timedelta(seconds=5)
 POLL_INTERVAL = 0.05
 TTL = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -100,12 +115,7 @@ class KeySetStore:
         keys, stale = self._from_shared_cache(url)
         if kid in keys and not stale:
             return keys[kid]
-        claimed = self._claim_refetch(url)
-        fresh = self._refetch(url) if claimed else None
-        if fresh is None and not claimed and not keys:
-            # Nothing cached yet and another request is fetching right now (a class opening the
-            # tool at once on a fresh install): wait for its result instead of failing.
-            fresh = self._await_fetch_in_flight(url)
+        fresh = self._fetch_or_wait(url, kid, keys)
         if fresh is not None:
             keys = fresh
         if kid in keys:
@@ -121,6 +131,31 @@ class KeySetStore:
             code="unknown_kid",
         )
 
+    def _fetch_or_wait(self, url: str, kid: str, cached: dict[str, Any]) -> dict[str, Any] | None:
+        """The key set as a fetch now finds it, or None when none could be had in time.
+
+        `cached`: the shared cache's keys; stale ones still verify when no fetch can be claimed."""
+        refetch_after = self._claim_refetch(url)
+        if refetch_after is None:
+            return self._refetch(url)
+        if kid in cached:
+            return None
+        ahead = refetch_after - utcnow()
+        if ahead > REFETCH_THROTTLE + LEASE:
+            raise _refetch_pending()  # a launch already waits to fetch when the window reopens
+        if ahead > REFETCH_THROTTLE:
+            return self._await_fetch_in_flight(url, kid)
+        # A fetch has ended since this launch read the cache, or moments before.
+        current, _ = self._from_shared_cache(url)
+        if kid in current or not current:
+            return current or None  # no keys: the last fetch failed moments ago, fail closed now
+        # A fetch finished moments ago, maybe just before the platform published this kid: claim
+        # the next window now (one launch across all workers), wait for it to open, then fetch.
+        if not self._schedule_refetch(url, refetch_after):
+            raise _refetch_pending()
+        time.sleep(max(0.0, min((refetch_after - utcnow()).total_seconds(), REFETCH_THROTTLE.total_seconds())))
+        return self._refetch(url)
+
     def _remember(self, url: str, keys: dict[str, Any]) -> None:
         with self._lock:
             self._memo[url] = (time.monotonic(), keys)
@@ -135,41 +170,47 @@ class KeySetStore:
             self._remember(url, keys)
         return keys, stale
 
-    def _claim_refetch(self, url: str) -> bool:
-        """True for exactly one caller per throttle window across all workers.
+    def _claim_refetch(self, url: str) -> datetime | None:
+        """None for exactly one caller per throttle window across all workers (it fetches now);
+        for the others, the row's `refetch_after` (see the module's docstring).
 
         Committed at once (nothing else of the launch has been written yet): the throttle must
         hold even when this launch is then refused.
         """
         now = utcnow()
+        claim = now + LEASE + REFETCH_THROTTLE
+        claimable = or_(KeySetCache.refetch_after <= now, KeySetCache.refetch_after > claim + REFETCH_THROTTLE)
         claimed = db.session.execute(
-            update(KeySetCache)
-            .where(KeySetCache.url == url, KeySetCache.refetch_after <= now)
-            .values(refetch_after=now + REFETCH_THROTTLE)
+            update(KeySetCache).where(KeySetCache.url == url, claimable).values(refetch_after=claim)
         ).rowcount
+        refetch_after = None
         if not claimed:
             try:
                 with db.session.begin_nested():
                     db.session.execute(
-                        insert(KeySetCache).values(
-                            url=url,
-                            jwks='{"keys": []}',
-                            fetched_at=EPOCH,
-                            refetch_after=now + REFETCH_THROTTLE,
-                        )
+                        insert(KeySetCache).values(url=url, jwks='{"keys": []}', fetched_at=EPOCH, refetch_after=claim)
                     )
-                claimed = 1
             except IntegrityError:
-                claimed = 0
+                refetch_after = db.session.execute(
+                    select(KeySetCache.refetch_after).where(KeySetCache.url == url)
+                ).scalar_one()
         db.session.commit()
-        return bool(claimed)
+        return refetch_after
 
-    def _await_fetch_in_flight(self, url: str) -> dict[str, Any] | None:
-        """Poll the shared cache until the claimed fetch stores keys, at most until that fetch's
-        own deadline (so this launch, too, fails closed within the fetch's budget)."""
-        budget = CONNECT_TIMEOUT + FETCH_DEADLINE
-        give_up = time.monotonic() + budget
-        while time.monotonic() < give_up:
+    def _schedule_refetch(self, url: str, window_opens: datetime) -> bool:
+        """Claim the fetch that may start at `window_opens`; True for one caller across all workers."""
+        scheduled = db.session.execute(
+            update(KeySetCache)
+            .where(KeySetCache.url == url, KeySetCache.refetch_after == window_opens)
+            .values(refetch_after=window_opens + LEASE + REFETCH_THROTTLE)
+        ).rowcount
+        db.session.commit()
+        return bool(scheduled)
+
+    def _poll(self, url: str, kid: str, until: Callable[[datetime], bool]) -> dict[str, Any] | None:
+        """Read the shared row every `POLL_INTERVAL` until it holds `kid` (its keys are returned) or
+        `until(refetch_after)`; None when the row is gone or `until` ends the poll."""
+        while True:
             with read_only_connection() as conn:
                 row = conn.execute(
                     select(KeySetCache.jwks, KeySetCache.refetch_after).where(KeySetCache.url == url)
@@ -177,17 +218,28 @@ class KeySetStore:
             if row is None:
                 return None
             keys = parse_keys(json.loads(row.jwks))
-            if keys:
+            if kid in keys:
                 self._remember(url, keys)
                 return keys
-            claimed_at = row.refetch_after - REFETCH_THROTTLE
-            if utcnow() - claimed_at > timedelta(seconds=budget):
-                return None  # that fetch is over and found nothing
+            if until(row.refetch_after):
+                return None
             time.sleep(POLL_INTERVAL)
-        return None
+
+    def _await_fetch_in_flight(self, url: str, kid: str) -> dict[str, Any] | None:
+        """Wait until the claimed fetch is over, at most its lease (so this launch, too, fails
+        closed within the fetch's budget); then its keys, or None when it found none."""
+        give_up = time.monotonic() + LEASE.total_seconds()
+        self._poll(url, kid, lambda after: not _in_flight(after, utcnow()) or time.monotonic() > give_up)
+        with read_only_connection() as conn:
+            jwks = conn.execute(select(KeySetCache.jwks).where(KeySetCache.url == url)).scalar_one_or_none()
+        keys = parse_keys(json.loads(jwks)) if jwks else {}
+        if keys:
+            self._remember(url, keys)
+        return keys or None
 
     def _refetch(self, url: str) -> dict[str, Any] | None:
-        """Fetch and store the key set; only the caller that won `_claim_refetch` does this."""
+        """Fetch and store the key set; only the caller that won `_claim_refetch` does this.
+        Success or failure, the window closes from the moment the fetch ended."""
         try:
             data = fetch_jwks(url)
         except KeySetError as exc:
@@ -195,14 +247,29 @@ class KeySetStore:
                 "platform key set fetch failed",
                 extra={"reason": "keyset_fetch_failed", "detail": str(exc)},
             )
+            data = None
+        now = utcnow()
+        done = {"refetch_after": now + REFETCH_THROTTLE}
+        if data is not None:
+            done |= {"jwks": json.dumps(data), "fetched_at": now}
+        db.session.execute(update(KeySetCache).where(KeySetCache.url == url).values(**done))
+        db.session.commit()
+        if data is None:
             return None
         keys = parse_keys(data)
-        db.session.execute(
-            update(KeySetCache).where(KeySetCache.url == url).values(jwks=json.dumps(data), fetched_at=utcnow())
-        )
-        db.session.commit()
         self._remember(url, keys)
         return keys
+
+
+def _in_flight(refetch_after: datetime, now: datetime) -> bool:
+    return refetch_after - now > REFETCH_THROTTLE
+
+
+def _refetch_pending() -> Unavailable:
+    return Unavailable(
+        "The tool is fetching your Sakai server's new signing key. Please try again in a few seconds.",
+        code="keyset_refetch_pending",
+    )
 
 
 key_sets = KeySetStore()

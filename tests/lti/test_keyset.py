@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import html as htmllib
 import secrets
+import threading
 import time
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from lti_tool.clock import utcnow
+from lti_tool.extensions import db
+from lti_tool.lti import keyset
 from lti_tool.lti.keyset import key_sets
+from lti_tool.models import KeySetCache
 from tests.sakai import new_key, start_login
 
 
@@ -25,6 +32,29 @@ def random_kid_status(client, platform) -> int:
     """A token under a random kid; signature checks come before state, so no login is needed."""
     token = platform.sign(platform.claims("n"), headers={"kid": str(secrets.randbelow(2**31))})
     return client.post("/lti/launch", data={"id_token": token, "state": "s"}).status_code
+
+
+@pytest.fixture
+def short_window(monkeypatch):
+    """The refetch throttle at 0.5 s instead of 5 s, so tests that wait for it stay quick."""
+    monkeypatch.setattr(keyset, "REFETCH_THROTTLE", timedelta(seconds=0.5))
+
+
+def rotate(platform, *, keep_old: bool) -> tuple[object, str]:
+    """The platform publishes a new key and signs with it from now on."""
+    old = (platform.key, platform.kid)
+    new = (new_key(), str(secrets.randbelow(2**31)))
+    platform.published = [old, new] if keep_old else [new]
+    platform.publish()
+    platform.key, platform.kid = new
+    return old
+
+
+def seconds_ahead(app, url: str) -> float:
+    with app.app_context():
+        after = db.session.execute(select(KeySetCache.refetch_after).where(KeySetCache.url == url)).scalar_one()
+        db.session.rollback()
+        return (after - utcnow()).total_seconds()
 
 
 @pytest.fixture
@@ -70,15 +100,29 @@ def test_other_workers_use_the_shared_cache_when_key_set_is_down(client, platfor
     assert keyset_server.hits == hits
 
 
-def test_flood_of_unknown_kids_refetches_once_per_window(client, platform, keyset_server, frozen_clock):
+def test_flood_of_unknown_kids_refetches_once_per_window(app, platform, keyset_server, short_window):
+    client = app.test_client()
     assert launch_status(client, platform)[0] == 200
     hits = keyset_server.hits
-    assert {random_kid_status(client, platform) for _ in range(25)} == {400}
-    assert keyset_server.hits == hits  # the first fetch already used this window
+    statuses: list[int] = []
+    duration = 2.0
+    stop = time.monotonic() + duration
 
-    frozen_clock.advance(seconds=61)
-    assert {random_kid_status(client, platform) for _ in range(25)} == {400}
-    assert keyset_server.hits == hits + 1
+    def attacker() -> None:
+        own = app.test_client()
+        while time.monotonic() < stop:
+            statuses.append(random_kid_status(own, platform))
+
+    threads = [threading.Thread(target=attacker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    window = keyset.REFETCH_THROTTLE.total_seconds()
+    assert len(statuses) > 50
+    assert set(statuses) <= {400, 503}
+    # The window was closed when the flood began: one fetch per window after that, each at its start.
+    assert 1 <= keyset_server.hits - hits <= duration / window + 1
 
 
 def test_unknown_kid_page_explains(client, platform, frozen_clock):
@@ -124,3 +168,63 @@ def test_stale_keys_still_verify_when_the_refresh_fails(client, platform, keyset
     assert keyset_server.hits == hits + 1  # it did try to refresh, once
     assert launch_status(client, platform)[0] == 200
     assert keyset_server.hits == hits + 1
+
+
+# --- Rotation right after a fetch (issue 15 §2: refused for up to a minute) -------------------
+
+
+def test_a_key_rotated_right_after_a_fetch_is_accepted_at_once(client, platform, keyset_server, short_window):
+    assert launch_status(client, platform)[0] == 200  # the key set was fetched just now
+    hits = keyset_server.hits
+    old_key, old_kid = rotate(platform, keep_old=False)
+    started = time.monotonic()
+    status, html = launch_status(client, platform)
+    assert status == 200, html[:300]
+    assert keyset_server.hits == hits + 1
+    assert time.monotonic() - started < keyset.REFETCH_THROTTLE.total_seconds() + 1
+    # The old key is gone from the key set: once the window allows a look, it is refused.
+    time.sleep(keyset.REFETCH_THROTTLE.total_seconds())
+    status, html = launch_status(client, platform, kid=old_kid, key=old_key)
+    assert status == 400
+    assert "does not publish" in html
+
+
+def test_old_and_new_key_published_both_verify(client, platform, keyset_server, short_window):
+    assert launch_status(client, platform)[0] == 200
+    old_key, old_kid = rotate(platform, keep_old=True)
+    assert launch_status(client, platform)[0] == 200
+    assert launch_status(client, platform, kid=old_kid, key=old_key)[0] == 200
+    hits = keyset_server.hits
+    assert launch_status(client, platform)[0] == 200
+    assert keyset_server.hits == hits
+
+
+def test_a_refused_launch_does_not_poison_the_next_genuine_one(client, platform, keyset_server, short_window):
+    assert launch_status(client, platform)[0] == 200
+    assert random_kid_status(client, platform) == 400  # used the window and found nothing
+    rotate(platform, keep_old=False)
+    assert launch_status(client, platform)[0] == 200
+    assert launch_status(client, platform)[0] == 200
+
+
+def test_while_one_launch_waits_for_the_window_others_are_told_to_retry(app, platform, keyset_server):
+    """The window at its real 5 s: one launch claims the next fetch and waits; the others do not wait."""
+    client = app.test_client()
+    assert launch_status(client, platform)[0] == 200
+    rotate(platform, keep_old=False)
+    waited: list[int] = []
+    waiter = threading.Thread(target=lambda: waited.append(launch_status(app.test_client(), platform)[0]))
+    waiter.start()
+    deadline = time.monotonic() + 3
+    limit = (keyset.REFETCH_THROTTLE + keyset.LEASE).total_seconds()
+    while seconds_ahead(app, platform.keyset.url) <= limit:
+        assert time.monotonic() < deadline, "the waiting launch never claimed the next fetch"
+        time.sleep(0.02)
+    started = time.monotonic()
+    status, html = launch_status(client, platform)
+    assert status == 503
+    assert "try again in a few seconds" in html
+    assert time.monotonic() - started < 1
+    waiter.join()
+    assert waited == [200]
+    assert launch_status(client, platform)[0] == 200
