@@ -112,10 +112,10 @@ class KeySetStore:
         memo = self._memo.get(url)
         if memo and kid in memo[1] and time.monotonic() - memo[0] < TTL.total_seconds():
             return memo[1][kid]
-        keys, stale = self._from_shared_cache(url)
+        keys, stale, refetch_after = self._from_shared_cache(url)
         if kid in keys and not stale:
             return keys[kid]
-        fresh = self._fetch_or_wait(url, kid, keys)
+        fresh = self._fetch_or_wait(url, kid, keys, refetch_after)
         if fresh is not None:
             keys = fresh
         if kid in keys:
@@ -131,24 +131,27 @@ class KeySetStore:
             code="unknown_kid",
         )
 
-    def _fetch_or_wait(self, url: str, kid: str, cached: dict[str, Any]) -> dict[str, Any] | None:
+    def _fetch_or_wait(
+        self, url: str, kid: str, cached: dict[str, Any], refetch_after: datetime | None
+    ) -> dict[str, Any] | None:
         """The key set as a fetch now finds it, or None when none could be had in time.
 
-        `cached`: the shared cache's keys; stale ones still verify when no fetch can be claimed."""
-        refetch_after = self._claim_refetch(url)
-        if refetch_after is None:
-            return self._refetch(url)
+        `cached` and `refetch_after`: the shared row as this launch read it (None: no row). Stale
+        keys still verify when no fetch can be claimed."""
+        if refetch_after is None or _claimable(refetch_after, utcnow()):
+            lost = self._claim_refetch(url)
+            if lost is None:
+                return self._refetch(url)
+            cached, refetch_after = lost
         if kid in cached:
-            return None
+            return cached
         ahead = refetch_after - utcnow()
         if ahead > REFETCH_THROTTLE + LEASE:
             raise _refetch_pending()  # a launch already waits to fetch when the window reopens
         if ahead > REFETCH_THROTTLE:
             return self._await_fetch_in_flight(url, kid)
-        # A fetch has ended since this launch read the cache, or moments before.
-        current, _ = self._from_shared_cache(url)
-        if kid in current or not current:
-            return current or None  # no keys: the last fetch failed moments ago, fail closed now
+        if not cached:
+            return None  # the last fetch failed moments ago: the platform is down, fail closed now
         # A fetch finished moments ago, maybe just before the platform published this kid: claim
         # the next window now (one launch across all workers), wait for it to open, then fetch.
         if not self._schedule_refetch(url, refetch_after):
@@ -160,19 +163,23 @@ class KeySetStore:
         with self._lock:
             self._memo[url] = (time.monotonic(), keys)
 
-    def _from_shared_cache(self, url: str) -> tuple[dict[str, Any], bool]:
+    def _from_shared_cache(self, url: str) -> tuple[dict[str, Any], bool, datetime | None]:
+        """The shared row: its keys, whether they are stale, its `refetch_after` (None: no row)."""
         row = db.session.execute(select(KeySetCache).where(KeySetCache.url == url)).scalar_one_or_none()
         keys = parse_keys(json.loads(row.jwks)) if row else {}
         stale = row is None or utcnow() - row.fetched_at > TTL
+        refetch_after = row.refetch_after if row else None
         # End the read transaction: a slow fetch must never hold a database lock.
         db.session.commit()
         if not stale:
             self._remember(url, keys)
-        return keys, stale
+        return keys, stale, refetch_after
 
-    def _claim_refetch(self, url: str) -> datetime | None:
+    def _claim_refetch(self, url: str) -> tuple[dict[str, Any], datetime] | None:
         """None for exactly one caller per throttle window across all workers (it fetches now);
-        for the others, the row's `refetch_after` (see the module's docstring).
+        for the others, the row as it is now: its keys and `refetch_after` (see the module's
+        docstring). A launch only tries when the row it read was claimable: a flood of random kids
+        inside a window writes nothing.
 
         Committed at once (nothing else of the launch has been written yet): the throttle must
         hold even when this launch is then refused.
@@ -183,19 +190,27 @@ class KeySetStore:
         claimed = db.session.execute(
             update(KeySetCache).where(KeySetCache.url == url, claimable).values(refetch_after=claim)
         ).rowcount
-        refetch_after = None
+        lost = None
         if not claimed:
-            try:
-                with db.session.begin_nested():
-                    db.session.execute(
-                        insert(KeySetCache).values(url=url, jwks='{"keys": []}', fetched_at=EPOCH, refetch_after=claim)
-                    )
-            except IntegrityError:
-                refetch_after = db.session.execute(
-                    select(KeySetCache.refetch_after).where(KeySetCache.url == url)
-                ).scalar_one()
+            lost = self._row(url)
+            if lost is None:
+                try:
+                    with db.session.begin_nested():
+                        db.session.execute(
+                            insert(KeySetCache).values(
+                                url=url, jwks='{"keys": []}', fetched_at=EPOCH, refetch_after=claim
+                            )
+                        )
+                except IntegrityError:
+                    lost = self._row(url)
         db.session.commit()
-        return refetch_after
+        return lost
+
+    def _row(self, url: str) -> tuple[dict[str, Any], datetime] | None:
+        row = db.session.execute(
+            select(KeySetCache.jwks, KeySetCache.refetch_after).where(KeySetCache.url == url)
+        ).one_or_none()
+        return (parse_keys(json.loads(row.jwks)), row.refetch_after) if row else None
 
     def _schedule_refetch(self, url: str, window_opens: datetime) -> bool:
         """Claim the fetch that may start at `window_opens`; True for one caller across all workers."""
@@ -263,6 +278,11 @@ class KeySetStore:
 
 def _in_flight(refetch_after: datetime, now: datetime) -> bool:
     return refetch_after - now > REFETCH_THROTTLE
+
+
+def _claimable(refetch_after: datetime, now: datetime) -> bool:
+    """Matches `_claim_refetch`'s condition: the window is open, or the value is from no rule of ours."""
+    return refetch_after <= now or refetch_after - now > LEASE + 2 * REFETCH_THROTTLE
 
 
 def _refetch_pending() -> Unavailable:
