@@ -122,3 +122,45 @@ def test_all_tool_cookies_refused_and_no_lms_storage_offers_a_new_window_that_wo
     expect(window.get_by_role("heading", level=1)).to_have_text("Weekly seminar room")
     window.get_by_role("button", name="More actions").click()
     expect(window.get_by_role("menuitem", name="Manage guest access")).to_be_visible()
+
+
+# Abandoned logins from inside the tool's frame (same partition as a real launch): each sets a state
+# cookie and goes no further, as when the tab is closed between login and launch.
+ABANDON_LOGINS = """async ([url, count]) => {
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(url, {credentials: "include"});
+    if (!response.ok) return response.status;
+  }
+  return 200;
+}"""
+
+
+def state_cookies(header: str) -> list[str]:
+    return [c.strip() for c in header.split(";") if c.strip().startswith("lti1p3_")]
+
+
+def test_third_party_cookies_blocked_launches_and_abandoned_logins_keep_the_cookie_header_small(
+    persistent_page, tool_server
+):
+    """Issue 15 §1: every launch used to leave its state cookie behind; the 16th answered 431."""
+    from lti_tool.lti.views import MAX_STATE_COOKIES
+
+    page = persistent_page(BLOCK_THIRD_PARTY_COOKIES)
+    posts = record_tool_posts(page, tool_server)
+
+    for n in range(1, 21):
+        frame = launch_from_course(page, tool_server, "instructor")
+        assert paths(posts[-1:]) == ["/lti/launch"], n  # bound by its cookie: no platform-storage bind
+        sent = posts[-1].all_headers().get("cookie", "")
+        assert len(state_cookies(sent)) == 1, (n, sent)  # its own; the earlier launches deleted theirs
+    assert frame.evaluate(COOKIE_PROBE) == "partitioned=1", "the browser should refuse unpartitioned cookies"
+
+    login_url = page.locator("#tool-frame").get_attribute("src")
+    assert frame.evaluate(ABANDON_LOGINS, [login_url, 50]) == 200
+    launch_from_course(page, tool_server, "instructor")
+    assert paths(posts[-1:]) == ["/lti/launch"]
+    sent = posts[-1].all_headers().get("cookie", "")
+    assert 1 <= len(state_cookies(sent)) <= MAX_STATE_COOKIES, sent
+    assert len(sent) < 2048, len(sent)
+    tool = page.frame_locator("#tool-frame")
+    expect(tool.get_by_role("heading", level=1)).to_have_text("Weekly seminar room")
