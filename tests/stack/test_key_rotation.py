@@ -159,7 +159,8 @@ def test_a_flood_of_random_kids_costs_the_platform_one_fetch_per_window(rotation
     before = platform.keyset.hits
     tokens = random_kid_tokens(platform, 1000)
     duration = 10.0
-    health: list[float] = []
+    health: list[int] = []
+    latency: list[float] = []
     start = time.monotonic() + 0.2
 
     def attack(i: int) -> int:
@@ -172,8 +173,8 @@ def test_a_flood_of_random_kids_costs_the_platform_one_fetch_per_window(rotation
     def prober() -> None:
         while time.monotonic() < start + duration:
             began = time.monotonic()
-            status = requests.get(rotation_stack.base + "/healthz", timeout=10).status_code
-            health.append(time.monotonic() - began if status == 200 else float("inf"))
+            health.append(requests.get(rotation_stack.base + "/healthz", timeout=10).status_code)
+            latency.append(time.monotonic() - began)
             time.sleep(0.25)
 
     probe = threading.Thread(target=prober)
@@ -185,12 +186,14 @@ def test_a_flood_of_random_kids_costs_the_platform_one_fetch_per_window(rotation
     elapsed = time.monotonic() - start
     fetches = platform.keyset.hits - before
     counts = {s: statuses.count(s) for s in set(statuses)}
-    print(f"\nflood: {counts} in {elapsed:.1f}s, {fetches} fetches, /healthz slowest {max(health):.2f}s")
+    print(f"\nflood: {counts} in {elapsed:.1f}s, {fetches} fetches, /healthz slowest {max(latency):.2f}s")
     assert set(statuses) <= {400, 503}, counts
     # One fetch per window at most: 1,000 launches answered within 10 s cost at most 3 fetches. On
     # a loaded machine the answers take longer and the same rule allows one more per window.
     assert 1 <= fetches <= 1 + elapsed // WINDOW
-    assert max(health) < 5.0  # the tool kept answering throughout
+    # The tool kept answering throughout (how fast depends on the machine: with 2 sync workers, one
+    # waits for each window and the other serves the whole flood).
+    assert health and set(health) == {200}
 
     # Nothing is poisoned: the platform rotates now, and its next genuine launch is accepted.
     rotate(platform, keep_old=False)
