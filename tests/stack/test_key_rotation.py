@@ -173,7 +173,10 @@ def test_a_flood_of_random_kids_costs_the_platform_one_fetch_per_window(rotation
     def prober() -> None:
         while time.monotonic() < start + duration:
             began = time.monotonic()
-            health.append(requests.get(rotation_stack.base + "/healthz", timeout=10).status_code)
+            try:
+                health.append(requests.get(rotation_stack.base + "/healthz", timeout=10).status_code)
+            except requests.RequestException:
+                health.append(-1)
             latency.append(time.monotonic() - began)
             time.sleep(0.25)
 
