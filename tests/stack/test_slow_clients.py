@@ -78,6 +78,7 @@ def launch_lines(stack) -> int:
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_200_half_open_connections_neither_block_healthz_nor_a_launch_and_are_cut(stack, http):
+    assert http.launch("Instructor").status == 200  # warm: platform keys fetched, workers' caches filled
     launches_before = launch_lines(stack)
     started = time.monotonic()
     slow = [connect(stack, SLOW_HEADER) for _ in range(100)] + [connect(stack, SLOW_BODY) for _ in range(100)]
@@ -90,11 +91,12 @@ def test_200_half_open_connections_neither_block_healthz_nor_a_launch_and_are_cu
             sock.send(b"x")
         t0 = time.monotonic()
         assert requests.get(stack.base + "/healthz", timeout=1).status_code == 200
+        t1 = time.monotonic()
         launch = http.launch("Instructor", timeout=1)
         assert launch.status == 200 and launch.launch_token
-        answered.append(time.monotonic() - t0)
+        answered += [t1 - t0, time.monotonic() - t1]
         time.sleep(1)
-    assert len(answered) >= 3 and max(answered) < 1.0, answered
+    assert len(answered) >= 6 and max(answered) < 1.0, answered  # /healthz, then a whole launch, each < 1 s
     assert not any(cut(sock) for sock in slow), "slow connections were cut before READ_TIMEOUT"
 
     deadline = started + READ_TIMEOUT + 3
@@ -107,7 +109,7 @@ def test_200_half_open_connections_neither_block_healthz_nor_a_launch_and_are_cu
         sock.close()
     assert requests.get(stack.base + "/healthz", timeout=1).status_code == 200
     # The cut requests never reached the app: only the real launches are in the access log.
-    assert launch_lines(stack) == launches_before + len(answered)
+    assert launch_lines(stack) == launches_before + len(answered) // 2
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
