@@ -12,11 +12,11 @@ the id_token (in the bench process, with the nonce the tool just issued) → POS
 media page. One launch = 2 HTTP requests + 1 RS256 signature on the client side.
 
     python bench/run.py join                        # guest joins: entry page GET + form POST
-    python bench/run.py serving                     # launches/s per worker class, and 8 slow clients
+    python bench/run.py serving                     # launches/s per worker class, and slow clients
 
 `serving`: the same launch cycle on SQLite under each serving setup, in one run: plain sync workers
 and stock gthread (the settings before lti_tool/serving.py) beside the read-first worker that
-`python:lti_tool.gunicorn_conf` now sets. For each it also opens 8 connections that send half a
+`python:lti_tool.gunicorn_conf` now sets. For each it also opens 32 connections that send half a
 header (the security review's attack) and times one `GET /healthz` meanwhile (5 s at most).
 
 `join`: a guest opens a link's entry page (GET /g/<token>), keeps the page's cookies and form token,
@@ -297,10 +297,14 @@ SERVING_SETUPS = [  # (label, workers, extra gunicorn arguments)
     ("gthread, 2 × 4 threads (serve before)", 2, ("-k", "gthread", "--threads", "4")),
     ("read-first, 4 × 4 threads (README now)", 4, ()),
     ("read-first, 2 × 4 threads (serve now)", 2, ()),
+    ("read-first, 4 × 1 thread", 4, ("--threads", "1")),
 ]
 
 
-def healthz_beside_slow_clients(server: Gunicorn, count: int = 8) -> str:
+SLOW_CLIENTS = 32  # more than 2 × 4 threads, so that every worker has its share whatever accept() hands out
+
+
+def healthz_beside_slow_clients(server: Gunicorn, count: int = SLOW_CLIENTS) -> str:
     import socket
 
     slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(count)]
@@ -352,14 +356,15 @@ def run_serving(args) -> None:
     )
     print(
         "| setup | launches/s | p50 / p99 ms | failures | bare req/s | cost in bare requests "
-        "| /healthz beside 8 slow clients |"
+        f"| server CPU ms per launch / per bare | /healthz beside {SLOW_CLIENTS} slow clients |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for label, launch, base, slow in rows:
         print(
             f"| {label} | {launch['per_second']:.0f} | {launch['p50_ms']:.1f} / {launch['p99_ms']:.1f} | "
             f"{launch['failures']} / {launch['count']} | {base['per_second']:.0f} | "
-            f"{base['per_second'] / launch['per_second']:.1f} | {slow} |"
+            f"{base['per_second'] / launch['per_second']:.1f} | "
+            f"{launch['server_cpu_ms']:.2f} / {base['server_cpu_ms']:.2f} | {slow} |"
         )
 
 

@@ -18,8 +18,10 @@ loop) buffers the request without blocking, and only a complete request is queue
   `limit_request_field_size`) is passed to gunicorn's parser, which refuses it as before.
 
 Gunicorn's parser still does the real parsing; this module only decides when a request is
-complete. Alternatives measured before choosing this (docs/benchmarks.md, "Slow clients"): stock
-gthread, gevent workers, waitress and granian.
+complete. The alternatives tried (docs/benchmarks.md, "Slow clients"): stock gthread freezes;
+granian cuts slow headers but lets a slow body hold a Python thread with no deadline; waitress
+buffers whole requests but is one process (one core for the app under the GIL); gevent workers
+would block every greenlet of a worker on SQLite's busy wait and the writers' `flock`.
 """
 
 from __future__ import annotations
