@@ -12,6 +12,12 @@ the id_token (in the bench process, with the nonce the tool just issued) → POS
 media page. One launch = 2 HTTP requests + 1 RS256 signature on the client side.
 
     python bench/run.py join                        # guest joins: entry page GET + form POST
+    python bench/run.py serving                     # launches/s per worker class, and slow clients
+
+`serving`: the same launch cycle on SQLite under each serving setup, in one run: plain sync workers
+and stock gthread (the settings before lti_tool/serving.py) beside the read-first worker that
+`python:lti_tool.gunicorn_conf` now sets. For each it also opens 32 connections that send half a
+header (the security review's attack) and times one `GET /healthz` meanwhile (5 s at most).
 
 `join`: a guest opens a link's entry page (GET /g/<token>), keeps the page's cookies and form token,
 and submits name and email (POST /g/<token> → 303 to the waiting room). Every join is a new guest
@@ -286,6 +292,82 @@ def print_table(rows, args) -> None:
         )
 
 
+SERVING_SETUPS = [  # (label, workers, extra gunicorn arguments)
+    ("sync, 4 workers (README before)", 4, ("-k", "sync", "--threads", "1")),  # threads > 1 would mean gthread
+    ("gthread, 2 × 4 threads (serve before)", 2, ("-k", "gthread", "--threads", "4")),
+    ("read-first, 4 × 4 threads (README now)", 4, ()),
+    ("read-first, 2 × 4 threads (serve now)", 2, ()),
+    ("read-first, 4 × 1 thread", 4, ("--threads", "1")),
+]
+
+
+SLOW_CLIENTS = 32  # more than 2 × 4 threads, so that every worker has its share whatever accept() hands out
+
+
+def healthz_beside_slow_clients(server: Gunicorn, count: int = SLOW_CLIENTS) -> str:
+    import socket
+
+    slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(count)]
+    for sock in slow:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nX-Slow: ")
+    time.sleep(0.5)  # let every worker take its connections
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.request("GET", "/healthz")
+        status = conn.getresponse().status
+        outcome = f"{status} in {(time.perf_counter() - started) * 1000:.0f} ms"
+    except TimeoutError:
+        outcome = "no answer in 5 s"
+    finally:
+        conn.close()
+        for sock in slow:
+            sock.close()
+    return outcome
+
+
+def run_serving(args) -> None:
+    global _PLATFORM
+    platform = _PLATFORM = sakai.SakaiPlatform(key=sakai.new_key(), keyset=sakai.KeySetServer())
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, workers, extra) in enumerate(SERVING_SETUPS):
+            workdir = Path(tmp) / str(i)
+            workdir.mkdir()
+            tool = tool_stack(workdir, f"sqlite:///{workdir / 'bench.sqlite3'}", platform)
+            tool.workers, tool.extra_args = workers, extra
+            tool.start()
+            try:
+                bare = bare_stack(workdir, tool)
+                bare.workers, bare.extra_args = workers, extra
+                bare.start()
+                try:
+                    base = measure("bare", bare, args.seconds, args.clients)
+                finally:
+                    bare.stop()
+                launch = measure("launch", tool, args.seconds, args.clients)
+                slow = healthz_beside_slow_clients(tool)
+            finally:
+                tool.stop()
+            rows.append((label, launch, base, slow))
+    print(
+        f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · nproc {os.cpu_count()} · "
+        f"load {os.getloadavg()[0]:.1f} · SQLite · {args.clients} clients · {args.seconds:g} s each"
+    )
+    print(
+        "| setup | launches/s | p50 / p99 ms | failures | bare req/s | cost in bare requests "
+        f"| server CPU ms per launch / per bare | /healthz beside {SLOW_CLIENTS} slow clients |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for label, launch, base, slow in rows:
+        print(
+            f"| {label} | {launch['per_second']:.0f} | {launch['p50_ms']:.1f} / {launch['p99_ms']:.1f} | "
+            f"{launch['failures']} / {launch['count']} | {base['per_second']:.0f} | "
+            f"{base['per_second'] / launch['per_second']:.1f} | "
+            f"{launch['server_cpu_ms']:.2f} / {base['server_cpu_ms']:.2f} | {slow} |"
+        )
+
+
 # --- profile: the server side of a launch, in-process ---------------------------------------------
 
 
@@ -494,6 +576,9 @@ def main() -> None:
     join.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     join.add_argument("--seconds", type=float, default=10.0)
     join.add_argument("--clients", type=int, default=8)
+    serving = sub.add_parser("serving", help="launches/s and slow-client resistance per gunicorn worker class")
+    serving.add_argument("--seconds", type=float, default=8.0)
+    serving.add_argument("--clients", type=int, default=8)
     profile = sub.add_parser("profile", help="pyinstrument profile of the server side of launches")
     profile.add_argument("--launches", type=int, default=300)
     profile_join = sub.add_parser("profile-join", help="pyinstrument profile of the server side of guest joins")
@@ -506,6 +591,7 @@ def main() -> None:
     runs = {
         "launch": run_launch,
         "join": run_launch,
+        "serving": run_serving,
         "profile": run_profile,
         "profile-join": run_profile_join,
         "cpu": run_cpu,

@@ -6,11 +6,14 @@ so an admin never has to read a traceback to fix a typo.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import json
 import os
 import re
+import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ from .lti.roles import DEFAULT_ROLE_MAP
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.json"
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEMO_SECRET_FILE = "demo_secret_key"
 
 DEFAULT_MODULES: dict[str, dict[str, Any]] = {
     "invitetomedia": {"enabled": True},
@@ -102,7 +107,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     if not secret_key:
         if not (demo or testing):
             raise ConfigError("SECRET_KEY: not set; the tool refuses to start without it outside demo mode")
-        secret_key = "demo-only-secret-" + base_url
+        instance_dir = Path(overrides.pop("instance_dir", None) or INSTANCE_DIR)
+        secret_key = demo_secret_key(instance_dir) if demo else "testing-only-secret"
 
     return ToolSettings(
         config_path=str(path),
@@ -121,6 +127,30 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
         private_hosts=private_hosts,
         extra=overrides,
     )
+
+
+def demo_secret_key(folder: Path) -> str:
+    """The demo's SECRET_KEY: random, made once and kept in `folder` (mode 0600).
+
+    Not derived from anything a visitor can know (a key made from the base URL would let anyone forge
+    launch tokens on every demo). Several workers may start at once: the file appears complete or not
+    at all (written aside, then hard-linked into place; the first link wins).
+    """
+    path = folder / DEMO_SECRET_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=folder, prefix=f".{DEMO_SECRET_FILE}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, path)
+        finally:
+            os.unlink(aside)
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise ConfigError(f"{path}: the demo secret is shorter than 32 characters; delete the file to make a new one")
+    return secret
 
 
 def _read_json(path: Path) -> Any:

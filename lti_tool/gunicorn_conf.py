@@ -20,6 +20,9 @@ from gunicorn.glogging import Logger
 
 from lti_tool.logging_setup import REQUEST_ID_HEADER, JsonFormatter, Redact, redact
 
+# Requests are read whole before they take a thread (slow clients cost a buffer, not a thread).
+worker_class = "lti_tool.serving.ReadFirstWorker"
+threads = 4
 accesslog = "-"
 errorlog = "-"
 timeout = 30

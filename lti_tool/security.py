@@ -1,7 +1,12 @@
 """Security headers on every response, errors included.
 
-LTI pages may be framed only by the registered platforms (never '*'); every other page by no one.
+LTI pages may be framed only by the registered platforms (never '*'); every other page by no one
+(`frame-ancestors 'none'`, and `X-Frame-Options: DENY` for browsers that predate CSP).
 No inline script anywhere: scripts are files from 'self'.
+
+A tool whose `tool.base_url` is https is an https deployment, whatever the request looked like on
+its way in: behind a TLS-terminating proxy that `TRUSTED_PROXIES` does not name, `request.is_secure`
+is false, yet cookies must still be `Secure` and HSTS still sent.
 """
 
 from __future__ import annotations
@@ -13,6 +18,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .errors import ValidationError
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def https_deployment() -> bool:
+    """Whether cookies get `Secure` and responses HSTS: the request came over https, or the tool's
+    public URL is https (the deployment is served over TLS even if this hop was not)."""
+    return request.is_secure or current_app.config["TOOL"].base_url.startswith("https://")
 
 
 def frame_ancestors_for_platforms() -> None:
@@ -71,7 +82,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 def _headers(response):
-    csp = CSP_START + _frame_ancestors()
+    csp = CSP_START + (ancestors := _frame_ancestors())
     if g.get("frame_src"):
         csp += f"; frame-src {g.frame_src}"
     if g.get("media_src"):
@@ -81,7 +92,9 @@ def _headers(response):
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
     ]
-    if request.is_secure:
+    if ancestors == "'none'":
+        defaults.append(("X-Frame-Options", "DENY"))
+    if https_deployment():
         defaults.append(("Strict-Transport-Security", HSTS))
     headers = response.headers
     present = {name.lower() for name, _ in headers}  # a view's own value wins

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from lti_tool.config import PROJECT_ROOT, ConfigError, load_settings
+from lti_tool.config import DEMO_SECRET_FILE, PROJECT_ROOT, ConfigError, load_settings
 
 ISSUER = "https://sakai.example.edu"
 
@@ -156,8 +158,42 @@ def test_demo_refuses_a_non_loopback_base_url(tmp_path):
 @pytest.mark.parametrize("base", ["http://localhost:8000", "http://127.0.0.1:5000", "http://[::1]:8000"])
 def test_demo_runs_on_loopback_without_secret(tmp_path, base):
     config = broken(lambda c: c["tool"].update(base_url=base))
-    settings = load_settings({"config_path": write(tmp_path, config), "demo": True})
+    settings = load_settings({"config_path": write(tmp_path, config), "demo": True, "instance_dir": tmp_path})
     assert settings.demo and settings.secret_key
+
+
+def demo_settings(tmp_path, instance_dir, config_path=None):
+    config = broken(lambda c: c["tool"].update(base_url="http://localhost:8000"))
+    config_path = config_path or write(tmp_path, config)
+    return load_settings({"config_path": config_path, "demo": True, "instance_dir": instance_dir})
+
+
+def test_demo_secret_is_random_made_once_and_kept_under_instance_mode_0600(tmp_path):
+    first = demo_settings(tmp_path, tmp_path / "instance").secret_key
+    assert demo_settings(tmp_path, tmp_path / "instance").secret_key == first  # kept across restarts
+    path = tmp_path / "instance" / DEMO_SECRET_FILE
+    assert path.read_text().strip() == first and len(first) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "localhost" not in first
+    # Another instance folder (another machine) gets another key, for the same base URL.
+    assert demo_settings(tmp_path, tmp_path / "elsewhere").secret_key != first
+    assert [p.name for p in (tmp_path / "instance").iterdir()] == [DEMO_SECRET_FILE]  # nothing left aside
+
+
+def test_workers_starting_at_once_agree_on_one_demo_secret(tmp_path):
+    config_path = write(tmp_path, broken(lambda c: c["tool"].update(base_url="http://localhost:8000")))
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(
+            pool.map(lambda _: demo_settings(tmp_path, tmp_path / "instance", config_path).secret_key, range(16))
+        )
+    assert len(secrets) == 1
+
+
+def test_a_truncated_demo_secret_stops_the_tool_with_one_line(tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / DEMO_SECRET_FILE).write_text("short")
+    with pytest.raises(ConfigError, match="demo secret is shorter than 32 characters"):
+        demo_settings(tmp_path, tmp_path / "instance")
 
 
 def test_demo_is_off_by_default(tmp_path):

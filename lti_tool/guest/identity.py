@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Guest
+from ..security import https_deployment
 
 COOKIE_NAME = "guest_session"
 
@@ -44,11 +45,11 @@ def session_hash(value: str) -> str:
 
 
 def set_guest_cookie(response: Response, value: str) -> None:
-    response.set_cookie(COOKIE_NAME, value, httponly=True, samesite="Lax", secure=request.is_secure, path="/")
+    response.set_cookie(COOKIE_NAME, value, httponly=True, samesite="Lax", secure=https_deployment(), path="/")
 
 
 def clear_guest_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Lax", secure=request.is_secure)
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Lax", secure=https_deployment())
 
 
 def current_guest() -> GuestContext | None:

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..clock import utcnow
 from ..errors import TooManyRequests, wants_json
 from ..extensions import db
+from ..security import https_deployment
 from . import ratelimit, service
 from .confine import request_guest
 from .identity import COOKIE_NAME, new_session_secret, session_hash, set_guest_cookie
@@ -180,7 +181,7 @@ def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
             cookie,
             httponly=True,
             samesite="Lax",
-            secure=request.is_secure,
+            secure=https_deployment(),
             path="/g/",
             max_age=FORM_MAX_AGE,
         )

@@ -37,9 +37,8 @@ def settings():
 def register():
     """Sakai opens the URL the admin pasted (with our `invite`) and appends its own two parameters."""
     config_url = request.args.get("openid_configuration", "")
-    if registration.is_http_url(config_url):
-        # Sakai shows the registration in its admin page; no other page may frame it.
-        g.frame_ancestors = origin(config_url)
+    # A refusal is framed by no one: the origin in the query string is the visitor's to choose.
+    g.frame_ancestors = "'none'"
     code = request.args.get("invite", "")
     service.check_invite(code, utcnow())
     if not config_url:
@@ -80,6 +79,9 @@ def register():
         service.give_back_invite(code, taken_at, reason, utcnow())
         db.session.commit()
         raise
+    # Sakai shows the registration in its admin page; no other page may frame it. The origin is the
+    # one that just answered as the platform, with a valid invitation.
+    g.frame_ancestors = origin(config_url)
     return render_template(
         "platforms/registered.html",
         platform=row,

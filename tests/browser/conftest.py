@@ -139,7 +139,7 @@ def _wait_until_healthy(server: ToolServer, proc: subprocess.Popen) -> None:
 
 @contextmanager
 def run_tool_server(workdir: Path):
-    """gunicorn (2 workers) in demo mode with its own SQLite database, config and keys in `workdir`."""
+    """gunicorn (2 workers, production config) in demo mode; own SQLite database, config and keys in `workdir`."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits this socket: no window for another process
@@ -158,15 +158,11 @@ def run_tool_server(workdir: Path):
     generate_key(workdir / "keys")
     _cli(env, "db", "upgrade")
 
-    import gunicorn
-
     server = ToolServer(port=port, log_path=workdir / "server.log")
-    # Threads, not plain sync workers: Chromium opens spare connections ahead of need, and an idle
-    # one holds a sync worker until gunicorn's 30 s timeout (seen here as 28 s stalls mid-launch).
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"fd://{listener.fileno()}"]
-    command += ["--access-logfile", "-", "--access-logformat", '%(t)s "%(m)s %(U)s" %(s)s %(L)ss']
-    if gunicorn.version_info >= (27,):
-        command.append("--no-control-socket")  # its default path is shared by every gunicorn on the machine
+    # The production settings (`lti-tool serve` uses them too): a worker that reads each request
+    # whole before it takes one of its threads, so Chromium's spare connections cost no thread.
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:lti_tool.gunicorn_conf", "-w", "2"]
+    command += ["-b", f"fd://{listener.fileno()}"]
     with server.log_path.open("wb") as log:
         proc = subprocess.Popen(  # noqa: S603 - fixed argv
             [*command, "wsgi:app"],

@@ -38,6 +38,8 @@ def storm(app, platform, *, joins: int, limit: int) -> tuple[Counter, int, int]:
     server = Server(app)
     try:
         opened = requests.get(f"{server.url}/g/{token}", timeout=10)
+        # The cookies are Secure (the tool's base URL is https); this loopback server is plain http.
+        cookies = opened.cookies.get_dict()
         form_token = re.search(r'name="form_token" value="([^"]+)"', opened.text).group(1)
         barrier = threading.Barrier(joins)
         statuses: list[int] = []
@@ -47,7 +49,7 @@ def storm(app, platform, *, joins: int, limit: int) -> tuple[Counter, int, int]:
             barrier.wait()
             try:
                 response = requests.post(
-                    f"{server.url}/g/{token}", data=data, cookies=opened.cookies, allow_redirects=False, timeout=60
+                    f"{server.url}/g/{token}", data=data, cookies=cookies, allow_redirects=False, timeout=60
                 )
                 statuses.append(response.status_code)
             except requests.RequestException:

@@ -7,6 +7,7 @@ valid launch token (header and form field) over https, so both 2xx and error pag
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -41,7 +42,7 @@ def is_lti_page(app, endpoint: str) -> bool:
     return frame_ancestors_for_platforms in app.before_request_funcs.get(blueprint, [])
 
 
-def assert_secure_headers(response, *, https: bool, expect_frame: set[str] | None, label: str) -> None:
+def assert_secure_headers(response, *, hsts: bool, expect_frame: set[str] | None, label: str) -> None:
     csp = csp_directives(response)
     assert csp, f"{label}: no Content-Security-Policy"
     assert csp.get("object-src") == "'none'", label
@@ -53,9 +54,11 @@ def assert_secure_headers(response, *, https: bool, expect_frame: set[str] | Non
     assert "*" not in ancestors and not any("*" in a for a in ancestors), label
     if expect_frame is not None:
         assert ancestors == expect_frame, f"{label}: frame-ancestors {ancestors}"
+    # Browsers that predate CSP's frame-ancestors get the same answer from X-Frame-Options.
+    assert (response.headers.get("X-Frame-Options") == "DENY") == (ancestors == {"'none'"}), label
     assert response.headers.get("X-Content-Type-Options") == "nosniff", label
     assert response.headers.get("Referrer-Policy"), label
-    assert ("Strict-Transport-Security" in response.headers) == https, label
+    assert ("Strict-Transport-Security" in response.headers) == hsts, label
 
 
 def walk(app, client, *, token: str | None, room_id: str | None, https: bool, platforms: set[str]) -> set[int]:
@@ -70,8 +73,8 @@ def walk(app, client, *, token: str | None, room_id: str | None, https: bool, pl
             data = {"launch_token": token} if token and method != "GET" else None
             response = client.open(url, method=method, base_url=base, headers=headers, data=data)
             statuses.add(response.status_code)
-            if url.startswith("/g/"):
-                expect = {"'none'"}
+            if url.startswith("/g/") or rule.endpoint == "platforms.register":
+                expect = {"'none'"}  # guests' pages; a registration refused (no valid invitation here)
             elif is_lti_page(app, rule.endpoint):
                 expect = platforms
             elif rule.endpoint.startswith("demo."):
@@ -79,9 +82,16 @@ def walk(app, client, *, token: str | None, room_id: str | None, https: bool, pl
             else:
                 expect = {"'none'"}
             assert_secure_headers(
-                response, https=https, expect_frame=expect, label=f"{method} {url} → {response.status_code}"
+                response,
+                hsts=https or https_base(app),
+                expect_frame=expect,
+                label=f"{method} {url} → {response.status_code}",
             )
     return statuses
+
+
+def https_base(app) -> bool:
+    return app.config["TOOL"].base_url.startswith("https://")
 
 
 def add_other_platform(app) -> None:
@@ -123,7 +133,7 @@ def test_every_route_answers_with_security_headers_with_a_valid_launch(walked_ap
 def test_the_launch_page_may_be_framed_by_registered_platforms_only(walked_app, platform):
     launched = do_launch(walked_app.test_client(), platform, "Student")
     assert launched.response.status_code == 200
-    assert_secure_headers(launched.response, https=False, expect_frame=BOTH, label="launch page")
+    assert_secure_headers(launched.response, hsts=True, expect_frame=BOTH, label="launch page")
 
 
 def test_unknown_page_and_server_error_carry_the_headers(make_app):
@@ -137,13 +147,13 @@ def test_unknown_page_and_server_error_carry_the_headers(make_app):
     for url, status in (("/no/such/page", 404), ("/g/probe-boom", 500)):
         response = client.get(url)
         assert response.status_code == status
-        assert_secure_headers(response, https=False, expect_frame={"'none'"}, label=url)
+        assert_secure_headers(response, hsts=True, expect_frame={"'none'"}, label=url)
 
 
 def test_no_platforms_means_no_one_may_frame(make_app, platform):
     app = make_app(config={**tool_config(platform), "platforms": {}})
     response = app.test_client().get("/lti/jwks")
-    assert_secure_headers(response, https=False, expect_frame={"'none'"}, label="no platforms")
+    assert_secure_headers(response, hsts=True, expect_frame={"'none'"}, label="no platforms")
 
 
 def test_demo_pages_are_walked_too(make_app, platform, tmp_path):
@@ -199,6 +209,66 @@ def test_guest_pages_with_a_real_link_and_a_guest_cookie_carry_the_headers(walke
             response = guest.open(url, method=method, data={"name": "", "email": "x"} if method == "POST" else None)
             statuses.add(response.status_code)
             label = f"guest {method} {url} → {response.status_code}"
-            assert_secure_headers(response, https=False, expect_frame={"'none'"}, label=label)
+            assert_secure_headers(response, hsts=True, expect_frame={"'none'"}, label=label)
             assert response.headers["Referrer-Policy"] == "no-referrer", label
     assert 200 in statuses and any(s >= 400 for s in statuses), statuses
+
+
+def guest_link(app, platform) -> str:
+    from tests.guest.conftest import add_link
+
+    return add_link(app, do_launch(app.test_client(), platform, "Instructor").room_id)
+
+
+def guest_cookies(app, token: str, base_url: str, headers: dict | None = None, hsts: bool = True) -> list[str]:
+    """The Set-Cookie lines a guest's browser gets from the entry page and the join."""
+    from tests.guest.conftest import form_token
+
+    guest = app.test_client()
+    page = guest.get(f"/g/{token}", base_url=base_url, headers=headers)
+    data = {"name": "Ada Lovelace", "email": "ada@example.org", "form_token": form_token(page.get_data(as_text=True))}
+    joined = guest.post(f"/g/{token}", data=data, base_url=base_url, headers=headers)
+    assert joined.status_code == 303
+    assert ("Strict-Transport-Security" in page.headers) == ("Strict-Transport-Security" in joined.headers) == hsts
+    lines = page.headers.getlist("Set-Cookie") + joined.headers.getlist("Set-Cookie")
+    assert len(lines) >= 2, lines  # the form's cookie and the guest's session
+    return lines
+
+
+@pytest.mark.parametrize("trusted_proxies", ["0", "1"])
+def test_an_https_base_url_means_secure_cookies_and_hsts_whatever_the_proxy_settings(
+    make_app, platform, monkeypatch, trusted_proxies
+):
+    """Behind a TLS proxy that TRUSTED_PROXIES does not name, the request reaches the tool as plain
+    http; the deployment is still https (tool.base_url), so nothing may leave without `Secure`."""
+    monkeypatch.setenv("TRUSTED_PROXIES", trusted_proxies)
+    app = make_app()
+    assert app.config["TOOL"].base_url.startswith("https://")
+    forwarded = {"X-Forwarded-Proto": "http"}  # even a proxy that says http is not believed over the base URL
+    for line in guest_cookies(app, guest_link(app, platform), "http://tool.test", forwarded):
+        assert "; Secure" in line, line
+    assert "Strict-Transport-Security" in app.test_client().get("/healthz", base_url="http://tool.test").headers
+
+
+def test_a_plain_http_base_url_sends_no_hsts_and_marks_cookies_secure_only_over_https(make_app, platform):
+    app = make_app()
+    token = guest_link(app, platform)  # launched while the base URL matches the platform's
+    app.config["TOOL"] = dataclasses.replace(app.config["TOOL"], base_url="http://localhost:8000")
+    client = app.test_client()
+    assert "Strict-Transport-Security" not in client.get("/healthz", base_url="http://localhost:8000").headers
+    assert "Strict-Transport-Security" in client.get("/healthz", base_url="https://localhost:8000").headers
+    assert not any("; Secure" in line for line in guest_cookies(app, token, "http://localhost:8000", hsts=False))
+    assert all("; Secure" in line for line in guest_cookies(app, token, "https://localhost:8000"))
+
+
+def test_guest_pages_cannot_be_framed_by_old_browsers_either(walked_app, platform):
+    from tests.guest.conftest import add_link
+
+    launched = do_launch(walked_app.test_client(), platform, "Instructor")
+    token = add_link(walked_app, launched.room_id)
+    for url in (f"/g/{token}", "/g/no-such-token", f"/g/room/{launched.room_id}"):
+        response = walked_app.test_client().get(url)
+        assert response.headers["X-Frame-Options"] == "DENY", url
+        assert csp_directives(response)["frame-ancestors"] == "'none'", url
+    # The launch page stays frameable by Sakai: no X-Frame-Options there.
+    assert "X-Frame-Options" not in launched.response.headers

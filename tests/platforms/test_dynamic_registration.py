@@ -100,6 +100,24 @@ def test_registration_stores_the_platform_and_closes_the_sakai_window(reg_app, s
     assert {"iss", "sub", "name", "email"} <= set(tool_config["claims"])
 
 
+def test_a_refused_registration_page_is_framed_by_no_one_whatever_its_query_names(reg_app, sakai):
+    """The origin in `openid_configuration` is the visitor's choice: a refusal must not let that
+    origin frame the tool's page (a clickjacking frame for whoever crafts the link)."""
+    evil = "https://evil.example/.well-known/openid-configuration"
+    refusals = [
+        reg_app.test_client().get("/lti/register", query_string={"openid_configuration": evil}),
+        reg_app.test_client().get("/lti/register", query_string={"openid_configuration": evil, "invite": "nope"}),
+        reg_app.test_client().get("/lti/register", query_string={"invite": invite(reg_app)}),
+    ]
+    sakai.mode = "config_404"
+    refusals.append(open_from_sakai(reg_app, sakai, invite(reg_app)))  # a valid invitation, a failing platform
+    assert [r.status_code for r in refusals] == [403, 403, 502, 502]
+    for response in refusals:
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert "evil.example" not in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
 def test_close_script_posts_the_lti_close_message():
     from lti_tool.config import PROJECT_ROOT
 

@@ -69,6 +69,7 @@ class Gunicorn:
     app_spec: str | None = None
     extra_env: dict | None = None
     overrides: dict | None = None
+    extra_args: tuple[str, ...] = ()  # e.g. ("-k", "sync") to measure another worker class
 
     def start(self) -> Gunicorn:
         self.port = free_port()
@@ -88,7 +89,7 @@ class Gunicorn:
             **(self.extra_env or {}),
         }
         cmd = [sys.executable, "-m", "gunicorn", "-c", "python:lti_tool.gunicorn_conf"]
-        cmd += ["-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", spec]
+        cmd += ["-w", str(self.workers), *self.extra_args, "-b", f"127.0.0.1:{self.port}", spec]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)  # noqa: S603
         try:

@@ -80,19 +80,26 @@ class GuestBrowser:
         self.session = requests.Session()
         self.form_token: str | None = None
 
+    def cookies(self) -> dict[str, str]:
+        """The jar's cookies, Secure ones included: the stack's base URL is https, so the tool marks
+        them Secure, and a jar would not send them over this loopback http (the TLS proxy's part)."""
+        return self.session.cookies.get_dict()
+
     def open(self) -> int:
-        page = self.session.get(f"{self.base}/g/{self.token}", timeout=60)
+        page = self.session.get(f"{self.base}/g/{self.token}", cookies=self.cookies(), timeout=60)
         match = FORM_TOKEN.search(page.text)
         self.form_token = match.group(1) if match else None
         return page.status_code
 
     def submit(self, name: str, email: str) -> int:
         data = {"name": name, "email": email, "form_token": self.form_token or ""}
-        response = self.session.post(f"{self.base}/g/{self.token}", data=data, allow_redirects=False, timeout=60)
+        response = self.session.post(
+            f"{self.base}/g/{self.token}", data=data, cookies=self.cookies(), allow_redirects=False, timeout=60
+        )
         return response.status_code
 
     def status(self) -> str:
-        response = self.session.get(f"{self.base}/g/api/status", timeout=30)
+        response = self.session.get(f"{self.base}/g/api/status", cookies=self.cookies(), timeout=30)
         assert response.status_code == 200, response.text
         return response.json()["status"]
 

@@ -199,7 +199,19 @@ def test_logs_of_200_launches_hold_no_tokens_states_or_emails(stack, http):
     assert EMAIL.findall(logs) == []
 
 
-def test_forwarded_proto_is_ignored_without_trusted_proxies(stack):
-    response = requests.get(stack.base + "/healthz", headers={"X-Forwarded-Proto": "https"}, timeout=5)
-    assert "Strict-Transport-Security" not in response.headers
-    assert response.headers["X-Request-ID"]
+def access_lines(stack) -> list[dict]:
+    return [x for x in json_log_lines(stack.stdout_path.read_text()) if x.get("logger") == "gunicorn.access"]
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(stack):
+    request_id = "forwarded-probe-" + os.urandom(6).hex()
+    headers = {"X-Forwarded-Proto": "http", "X-Forwarded-For": "203.0.113.9", "X-Request-ID": request_id}
+    response = requests.get(stack.base + "/healthz", headers=headers, timeout=5)
+    assert response.headers["X-Request-ID"] == request_id
+    # tool.base_url is https: HSTS is sent whatever a client claims about the scheme.
+    assert "Strict-Transport-Security" in response.headers
+    deadline = time.monotonic() + 5
+    while not (lines := [x for x in access_lines(stack) if x["request_id"] == request_id]):
+        assert time.monotonic() < deadline, "no access line for the probe"
+        time.sleep(0.1)
+    assert lines[0]["remote"] == "127.0.0.1"  # not the forwarded address (rate limits key on it)
