@@ -302,11 +302,15 @@ def remove_guest(room_id: str, guest_id: str, actor: Actor, now: datetime) -> No
     ).rowcount
     if not removed:
         raise NotFound("This guest is no longer in the room.", code="guest_not_found")
-    key = f"g:{guest_id}"
-    db.session.execute(delete(Presence).where(Presence.room_id == room_id, Presence.participant_key == key))
-    db.session.execute(delete(RaisedHand).where(RaisedHand.room_id == room_id, RaisedHand.participant_key == key))
+    forget_participant(room_id, f"g:{guest_id}")
     bump_version(room_id)
     audit(room_id, actor, "guest.remove", guest_id=guest_id)
+
+
+def forget_participant(room_id: str, key: str) -> None:
+    """Someone whose session ended leaves the room's presence and hands at once."""
+    db.session.execute(delete(Presence).where(Presence.room_id == room_id, Presence.participant_key == key))
+    db.session.execute(delete(RaisedHand).where(RaisedHand.room_id == room_id, RaisedHand.participant_key == key))
 
 
 # --- chat ---------------------------------------------------------------------------------------

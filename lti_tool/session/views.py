@@ -7,18 +7,22 @@ a cross-site form cannot send; the cookie is SameSite=Lax on top of that.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, g, jsonify, make_response, request, url_for
 
 from ..clock import utcnow
-from ..errors import Forbidden, NotFound, SessionExpired, ValidationError
+from ..errors import Forbidden, NotFound, SessionExpired, TooManyRequests, ValidationError, error_response
 from ..extensions import db
 from ..guest.confine import guest_route, request_guest
 from ..guest.identity import clear_guest_cookie
+from ..guest.service import CLOSED, SessionClosed
 from ..lti.context import load_launch, token_from_request
 from ..models import Room
+from ..security import allows_line_breaks
 from . import service
+from .pollrate import PollBudget
 from .service import Actor
 
 if TYPE_CHECKING:
@@ -65,6 +69,18 @@ def _caller(room_id: str) -> Actor:
     return actor
 
 
+# The largest integer the databases store (BIGINT): no id or cursor is larger. A longer number is
+# refused here, before SQLite's driver would raise OverflowError on it.
+NUMBER_MAX = 2**63 - 1
+
+
+def _whole_number(raw: str, field: str) -> int:
+    """A cursor or an id from the address: ASCII digits, 0 to NUMBER_MAX; else a 400 naming `field`."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(NUMBER_MAX)) and int(raw) <= NUMBER_MAX:
+        return int(raw)
+    raise ValidationError(f"'{field}' must be a whole number from 0 to {NUMBER_MAX}.", field=field)
+
+
 def _json() -> dict[str, Any]:
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else {}
@@ -81,12 +97,13 @@ def state(room_id: str):
     actor, guest_status = _actor(room_id, admitted=False)
     if guest_status is not None and guest_status != "admitted":
         return _closed_or_refused(guest_status)
-    try:
-        since = max(0, int(request.args.get("since", "0")))
-    except ValueError:
-        raise ValidationError("'since' must be a whole number.", field="since") from None
+    since = _whole_number(request.args.get("since", "0"), "since")
     people_known = request.args.get("people", "")[:40]
     now = utcnow()
+    if actor.is_guest:
+        wait = _poll_budget().take(actor.key, now)
+        if wait:
+            return _too_many_polls(wait)
     facts = _facts(room_id, actor, now)
     if facts.needs_heartbeat(now):
         # End the read transaction first: on SQLite a write that follows a read in one transaction
@@ -112,6 +129,24 @@ def state(room_id: str):
     return response
 
 
+def _poll_budget() -> PollBudget:
+    extensions = current_app.extensions
+    if "poll_budget" not in extensions:
+        extensions["poll_budget"] = PollBudget()
+    return extensions["poll_budget"]
+
+
+def _too_many_polls(wait: float):
+    """A guest session polling far faster than its page does; nothing was read or written."""
+    response, status = error_response(
+        429, "poll_rate_limited", TooManyRequests.title, "Too many requests in a short time. Please wait a moment."
+    )
+    response.status_code = status
+    response.headers["Retry-After"] = str(math.ceil(wait))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _facts(room_id: str, actor: Actor, now) -> service.PollFacts:
     facts = service.poll_facts(room_id, actor, now)
     if facts is None:
@@ -122,7 +157,12 @@ def _facts(room_id: str, actor: Actor, now) -> service.PollFacts:
 def _closed_or_refused(status: str):
     if status == "waiting":
         raise Forbidden("A moderator has not admitted you yet.", code="not_admitted")
-    response = jsonify(service.closed_state(status))
+    if status == CLOSED:  # a refused page closed this session: a plain 403, like every other API
+        closed = SessionClosed()
+        response = jsonify(error=closed.message, code=closed.code)
+        response.status_code = closed.status
+    else:
+        response = jsonify(service.closed_state(status))
     response.headers["Cache-Control"] = "no-store"
     clear_guest_cookie(response)
     return response
@@ -162,17 +202,18 @@ def settings(room_id: str):
 
 @bp.post("/api/rooms/<room_id>/chat")
 @guest_route
+@allows_line_breaks("body")  # a message may have several lines (and tabs); other control characters: 400
 def post_chat(room_id: str):
     actor = _caller(room_id)
     message = service.post_message(_room(room_id), actor, _json().get("body"), utcnow())
     return _done(id=message.id)
 
 
-@bp.delete("/api/rooms/<room_id>/chat/<int:message_id>")
+@bp.delete("/api/rooms/<room_id>/chat/<message_id>")
 @guest_route
-def delete_chat(room_id: str, message_id: int):
+def delete_chat(room_id: str, message_id: str):
     actor = _caller(room_id)
-    service.delete_message(room_id, message_id, actor)
+    service.delete_message(room_id, _whole_number(message_id, "message_id"), actor)
     return _done()
 
 
@@ -192,11 +233,11 @@ def lower_own_hand(room_id: str):
     return _done()
 
 
-@bp.delete("/api/rooms/<room_id>/hands/<int:hand_id>")
+@bp.delete("/api/rooms/<room_id>/hands/<hand_id>")
 @guest_route
-def lower_hand(room_id: str, hand_id: int):
+def lower_hand(room_id: str, hand_id: str):
     actor = _caller(room_id)
-    service.lower_hand(room_id, hand_id, actor)
+    service.lower_hand(room_id, _whole_number(hand_id, "hand_id"), actor)
     return _done()
 
 

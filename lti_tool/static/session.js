@@ -315,6 +315,11 @@
     if (before) hands.filter((h) => !before.has(h.id)).forEach((h) => announce(h.name + " raised a hand."));
   }
 
+  function admittedText(count) {
+    if (!count) return "";
+    return count === 1 ? " 1 waiting guest was let in." : " " + count + " waiting guests were let in.";
+  }
+
   // Another moderator may change the settings: keep the closed dialog in step with the room.
   function syncSettings(data) {
     const dialog = $("room-settings-dialog");
@@ -419,10 +424,10 @@
       const wanted = admission.checked;
       $("admission-status").textContent = "";
       send("PATCH", "/admission", { required: wanted })
-        .then(() => {
+        .then((data) => {
           $("admission-status").textContent = wanted
             ? "Guests now wait until a moderator admits them."
-            : "Guests now enter without waiting.";
+            : "Guests now enter without waiting." + admittedText(data.admitted);
         })
         .catch((error) => {
           admission.checked = !wanted;
