@@ -69,9 +69,10 @@ def _caller(room_id: str) -> Actor:
     return actor
 
 
-# The largest integer the databases store (BIGINT): no id or cursor is larger. A longer number is
-# refused here, before SQLite's driver would raise OverflowError on it.
-NUMBER_MAX = 2**63 - 1
+# The largest id the tables hold (INTEGER on PostgreSQL): no chat or hand id, and so no cursor, is
+# larger. A larger number is refused here; PostgreSQL would answer "integer out of range" and
+# SQLite's driver raise OverflowError (both a 500).
+NUMBER_MAX = 2**31 - 1
 
 
 def _whole_number(raw: str, field: str) -> int:
