@@ -115,11 +115,15 @@ def state(room_id: str):
         facts = _facts(room_id, actor, now)
     tag = service.etag(room_id, actor, facts)
     # 304 only for a client that already holds this state: same ETag, all chat, current people list.
-    caught_up = since >= facts.chat_max and people_known == facts.people
+    people = service.people_cursor(facts.people, actor, facts.names_visible)
+    caught_up = since >= facts.chat_max and people_known == people
     if caught_up and tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = make_response("", 304)
     else:
-        body = service.state(_room(room_id), actor, since, facts.chat_max, people_known, facts.people, now)
+        # Speakers (allowed to speak, or publishing) come from the media work once it is wired in;
+        # until then guests see hosts and moderators by name.
+        room = _room(room_id)
+        body = service.state(room, actor, since, facts.chat_max, people_known, facts.people, now, speakers=frozenset())
         response = jsonify(body)
         if body["chat"]["cursor"] < facts.chat_max:
             tag = None  # a page of a long backlog: the client is not caught up yet
@@ -191,14 +195,22 @@ def settings(room_id: str):
     actor = _caller(room_id)
     data = _json()
     media_url = data.get("media_url")
-    chat = data.get("guest_chat_enabled")
     if media_url is not None and not isinstance(media_url, str):
         raise ValidationError("The media address must be text.", field="media_url")
-    if chat is not None and not isinstance(chat, bool):
-        raise ValidationError("Guest chat must be on or off.", field="guest_chat_enabled")
+    chat = _switch(data, "guest_chat_enabled", "Guest chat must be on or off.")
+    names = _switch(data, "guest_names_visible", "Showing participant names to guests must be on or off.")
     embed_origins = current_app.config["TOOL"].embed_origins
-    service.update_settings(room_id, actor, embed_origins, media_url=media_url, guest_chat_enabled=chat)
+    service.update_settings(
+        room_id, actor, embed_origins, media_url=media_url, guest_chat_enabled=chat, guest_names_visible=names
+    )
     return _done()
+
+
+def _switch(data: dict[str, Any], field: str, message: str) -> bool | None:
+    value = data.get(field)
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError(message, field=field)
+    return value
 
 
 @bp.post("/api/rooms/<room_id>/chat")
@@ -279,6 +291,7 @@ def room_settings_view(room: Room, guest_group_name: str | None) -> dict[str, An
         "media_url": room.media_url or "",
         "guest_chat_enabled": room.guest_chat_enabled,
         "admission_required": room.admission_required,
+        "guest_names_visible": room.guest_names_visible,
         "guest_group_name": guest_group_name,
         "embed_origins": current_app.config["TOOL"].embed_origins,
     }
