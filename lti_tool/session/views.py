@@ -142,7 +142,7 @@ def _poll_budget() -> PollBudget:
 
 
 def _too_many_polls(wait: float):
-    """A guest session polling far faster than its page does; nothing was read or written."""
+    """A guest session polling far faster than its page does: refused before the room is read, nothing written."""
     response, status = error_response(
         429, "poll_rate_limited", TooManyRequests.title, "Too many requests in a short time. Please wait a moment."
     )
