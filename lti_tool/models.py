@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -84,6 +85,8 @@ class Room(db.Model):
     guest_access_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     admission_required: Mapped[bool] = mapped_column(Boolean, default=True)
     guest_chat_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Off: guests see hosts, moderators and speakers by name and everyone else as a count.
+    guest_names_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     media_url: Mapped[str | None] = mapped_column(String(2048))
     media_kind: Mapped[str | None] = mapped_column(String(16))
     # Bumped by every change that a polling client must see (ETag of the state endpoint).

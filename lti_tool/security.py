@@ -11,6 +11,10 @@ is false, yet cookies must still be `Secure` and HSTS still sent.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Flask, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -18,6 +22,24 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .errors import ValidationError
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# In a JSON string: NUL and every other C0/C1 control character (CR, LF and tab included) and lone
+# surrogates (which no database can store). A field marked with `allows_line_breaks` may hold LF and tab.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_MESSAGE = (
+    "This contains a character that is not allowed here (a NUL byte, a line break or another control character)."
+)
+View = TypeVar("View", bound=Callable)
+
+
+def allows_line_breaks(*fields: str) -> Callable[[View], View]:
+    """Let these top-level string fields of a view's JSON body hold line breaks (LF) and tabs."""
+
+    def mark(view: View) -> View:
+        view.multiline_fields = frozenset(fields)  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def https_deployment() -> bool:
@@ -41,6 +63,7 @@ def init_security(app: Flask, settings) -> None:
             x_port=settings.trusted_proxies,
         )
     app.before_request(_refuse_nul_bytes)
+    app.before_request(_refuse_control_characters_in_json)
     app.after_request(_headers)
 
 
@@ -58,6 +81,43 @@ def _refuse_nul_bytes() -> None:
         raise ValidationError(
             "The address or the form contains a character that is not allowed (a NUL byte).", code="nul_byte"
         )
+
+
+def _refuse_control_characters_in_json() -> None:
+    """The one check of every JSON body: no string in it (key or value, at any depth) holds a control
+    character, except line breaks and tabs where the view allows them. The body is parsed once here;
+    the view reads the same parsed value."""
+    if not request.is_json:
+        return
+    try:
+        data = request.get_json(silent=True)  # malformed JSON is the view's to refuse
+    except RecursionError:
+        raise ValidationError("The request body is nested too deeply.", code="invalid_json") from None
+    view = current_app.view_functions.get(request.endpoint or "")
+    multiline = getattr(view, "multiline_fields", frozenset())
+    found, field = _control_character_in(data, multiline)
+    if found:
+        raise ValidationError(CONTROL_MESSAGE, field=field, code="control_character")
+
+
+def _control_character_in(data: Any, multiline: frozenset[str]) -> tuple[bool, str | None]:
+    """(found, the top-level field it is in). Walked without recursion: depth is the sender's choice.
+    Line breaks are allowed only in the string that is itself a `multiline` top-level field."""
+    stack: list[tuple[Any, str | None, bool]] = [(data, None, False)]
+    while stack:
+        value, field, lines_ok = stack.pop()
+        if isinstance(value, str):
+            if (CONTROL_BUT_LINE_BREAKS if lines_ok else CONTROL).search(value):
+                return True, field
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if CONTROL.search(key):
+                    return True, field
+                top = field is None
+                stack.append((item, key if top else field, top and key in multiline))
+        elif isinstance(value, list):
+            stack.extend((item, field, False) for item in value)
+    return False, None
 
 
 def _frame_ancestors() -> str:

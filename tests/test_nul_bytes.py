@@ -46,3 +46,94 @@ def test_sql_errors_do_not_carry_their_parameters(make_app, database):
             db.session.execute(text("select no_such_column from room where id = :secret"), {"secret": "SECRETTOKEN"})
         assert "SECRETTOKEN" not in str(caught.value)
         db.session.rollback()
+
+
+# --- JSON bodies: one guard (lti_tool/security.py) for every string in them ---------------------
+
+
+@pytest.fixture
+def live_room(make_app, platform):
+    """`make(database)` → a live room (tests.session's story helper) on that database."""
+
+    def make(database):
+        from tests.conftest import do_launch
+        from tests.session.conftest import Room
+
+        app = make_app(database=database)
+        client = app.test_client()
+        room = Room(app, client, lambda role, **claims: do_launch(client, platform, role, **claims))
+        room.start()
+        return room
+
+    return make
+
+
+def stored(app, column):
+    from sqlalchemy import select
+
+    with app.app_context():
+        return db.session.execute(select(column)).scalars().all()
+
+
+@pytest.mark.parametrize("database", DATABASES)
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/settings", {"media_url": "https://example.org/a\x00.mp4"}, "media_url"),
+        ("/settings", {"media_url": "https://example.org/a.mp4\r\nX-Injected: 1"}, "media_url"),
+        ("/settings", {"media_url": "https://example.org/a\n.mp4"}, "media_url"),
+        ("/settings", {"media_url": "https://example.org/a\t.mp4"}, "media_url"),
+        ("/settings", {"media_url": "https://example.org/a\x85.mp4"}, "media_url"),  # a C1 control
+        ("/settings", {"media_url": "https://example.org/\ud800.mp4"}, "media_url"),  # a lone surrogate
+        ("/settings", {"media_url\x00": "", "guest_chat_enabled": False}, None),
+        ("/settings", {"guest_chat_enabled": False, "extra": [{"deep": "\x00"}]}, "extra"),
+        ("/chat", {"body": "hello\x00"}, "body"),
+        ("/chat", {"body": "two\r\nlines"}, "body"),
+        ("/chat", {"body": "bell\x07"}, "body"),
+        ("/links", {"name": "Speakers\x00"}, "name"),
+    ],
+)
+def test_control_characters_in_json_strings_are_a_400(live_room, database, path, body, field):
+    room = live_room(database)
+    response = room.call(room.host, "PATCH" if path == "/settings" else "POST", path, json=body)
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    answer = response.get_json()
+    assert answer["code"] == "control_character" and "NUL byte" in answer["error"]
+    assert answer.get("field") == field
+    from lti_tool.models import ChatMessage, GuestLink, Room
+
+    assert stored(room.app, ChatMessage.body) == []
+    assert stored(room.app, GuestLink.name) == []
+    assert stored(room.app, Room.media_url) == [None] and stored(room.app, Room.guest_chat_enabled) == [True]
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_chat_message_keeps_its_line_breaks_and_tabs(live_room, database):
+    room = live_room(database)
+    guest = room.guest()
+    for who in (room.host, guest):
+        assert room.call(who, "POST", "/chat", json={"body": "line one\nline two\tend"}).status_code == 200
+    from lti_tool.models import ChatMessage
+
+    assert stored(room.app, ChatMessage.body) == ["line one\nline two\tend"] * 2
+    # Only the message itself may: a line break in another field of the same body is refused.
+    refused = room.call(guest, "POST", "/chat", json={"body": "fine", "note": "a\nb"})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "note"
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_guest_sending_nul_in_json_gets_a_400_not_a_500(live_room, database):
+    room = live_room(database)
+    guest = room.guest()
+    response = room.call(guest, "POST", "/chat", json={"body": "\x00"})
+    assert response.status_code == 400 and response.get_json()["code"] == "control_character"
+
+
+def test_a_deeply_nested_json_body_is_a_400(live_room):
+    room = live_room("sqlite")
+    response = room.client.patch(
+        f"/api/rooms/{room.id}/settings",
+        data="[" * 100_000 + "]" * 100_000,
+        headers={**room.host.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_json"

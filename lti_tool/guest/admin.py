@@ -5,7 +5,8 @@ POST   /api/rooms/<room_id>/guests/<guest_id>/decline   → {"guest_id", "status
 POST   /api/rooms/<room_id>/guests/admit-all            → {"admitted": n}
 DELETE /api/rooms/<room_id>/guests/<guest_id>           → 204 (the record is erased at once)
 GET    /api/rooms/<room_id>/guests/waiting              → {"guests": [waiting_guests shape]}
-PATCH  /api/rooms/<room_id>/admission {"required": b}   → {"required": b}
+PATCH  /api/rooms/<room_id>/admission {"required": b}   → {"required": b, "admitted": n} (n guests who
+                                                          were waiting, let in by turning it off)
 A guest already decided answers 409, a guest no longer listed 404, another room 403, and so does a
 room where guest access is not available (missing modules, media gallery) — except DELETE, which
 stays open so a guest's personal data can always be erased.
@@ -92,7 +93,7 @@ def admission(room_id: str):
     required = body.get("required") if isinstance(body, dict) else None
     if not isinstance(required, bool):
         raise ValidationError(_('Send {"required": true} or {"required": false}.'), field="required")
-    service.set_admission_required(room_id, required)
-    _audit(room_id, "room.admission_required", required=required)
+    admitted = service.set_admission_required(room_id, required, utcnow())
+    _audit(room_id, "room.admission_required", required=required, admitted=admitted)
     db.session.commit()
-    return jsonify(required=required)
+    return jsonify(required=required, admitted=admitted)

@@ -15,6 +15,8 @@ Default thresholds (per minute, overridable with the `GUEST_RATE_LIMITS` app set
   - entry submissions (POST) per client address ........ 30
   - entry submissions (POST) per link .................. 120
   - unknown links opened (GET or POST) per address ..... 20
+    ("unknown" is every token no guest can join with: never issued, deleted, expired or used up,
+    counted and answered alike so the limit cannot tell their states apart)
 Each scope counts on its own, so a flood from one address does not slow guests at other
 addresses; a flood on one link does not touch other links.
 """

@@ -18,10 +18,13 @@ from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..links.service import is_expired, link_status
 from ..models import Guest, GuestGroup, GuestLink, Room, new_id
-from ..rooms.service import availability, bump_version  # bump_version: also used by the live session
+from ..rooms.service import BUMP_IF_ENABLED, availability, bump_version
 from .validation import _
 
 WAITING, ADMITTED, DECLINED, REMOVED, ENDED = "waiting", "admitted", "declined", "removed", "ended"
+# A full page load refused a guest who was inside (link deleted or expired, access off, room gone):
+# their guest session is over on the server, whatever their cookie says.
+CLOSED = "closed"
 INSIDE = (WAITING, ADMITTED)
 TOKEN_MAX = 64
 LAST_SEEN_EVERY = timedelta(seconds=10)
@@ -71,6 +74,16 @@ class Declined(GuestPageError):
 class SessionOver(GuestPageError):
     status = 410
     code = "guest_session_over"
+    title = _("You have left the session")
+    message = _("Your guest session has ended.")
+    template = "guest/session_over.html"
+
+
+class SessionClosed(GuestPageError):
+    """For the APIs of a guest session that a refused page closed."""
+
+    status = 403
+    code = "guest_session_closed"
     title = _("You have left the session")
     message = _("Your guest session has ended.")
     template = "guest/session_over.html"
@@ -177,6 +190,9 @@ TAKE_CLICK = (
     )
     .values(used_clicks=_links.c.used_clicks + 1)
 )
+# The join's version bump: locks the room row, re-checks the switch and reads the admission rule
+# under that lock, so a join never lands as "waiting" after admission was turned off.
+JOIN_ROOM = BUMP_IF_ENABLED.returning(_rooms.c.admission_required)
 # Undoes TAKE_CLICK inside the same transaction, while it still holds the link row.
 GIVE_BACK_CLICK = update(_links).where(_links.c.id == bindparam("link_id")).values(used_clicks=_links.c.used_clicks - 1)
 # A plain INSERT of the guest row, the room's guest group looked up inside it.
@@ -207,13 +223,14 @@ def join(link: EntryLink, name: str, email: str, session_hash: str, now: datetim
     """
     if not use_click(link.id, now):
         return None
-    # The click's check read the switch without locking the room: a switch-off may have committed
-    # since. The version bump locks the room row and re-reads the switch, so a join either commits
-    # before the switch-off or is refused (and gives its click back).
-    if not bump_version(link.room_id, require_enabled=True):
+    # The click's check read the room without locking it: a switch-off (of guest access or of
+    # admission) may have committed since. The version bump locks the room row and re-reads both,
+    # so a join either commits before the switch-off or sees it (refused, or admitted at once).
+    locked = db.session.execute(JOIN_ROOM, {"room_id": link.room_id}).first()
+    if locked is None:
         db.session.execute(GIVE_BACK_CLICK, {"link_id": link.id})
         return None
-    status = WAITING if link.room.admission_required else ADMITTED
+    status = WAITING if locked.admission_required else ADMITTED
     joined = Joined(guest_id=new_id(), room_id=link.room_id, status=status)
     db.session.execute(
         ADD_GUEST,
@@ -266,6 +283,27 @@ def room_for_guest(guest, room_id: str, now: datetime) -> Room:
     return room
 
 
+# The refusals of a full page load that end a guest's stay (the article's "until they refresh").
+ENDS_STAY = (GuestAccessOff, LinkInvalid, RoomGone)
+
+
+def close_session(guest, now: datetime) -> None:
+    """Close the session of a guest (a `GuestContext`) whose page was just refused with one of
+    `ENDS_STAY`: from now on their cookie is worth nothing on any API, and they leave the room's
+    presence and hands."""
+    from ..session.service import forget_participant  # the live session builds on this package
+
+    closed = db.session.execute(
+        update(Guest)
+        .where(Guest.id == guest.guest_id, Guest.status.in_(INSIDE))
+        .values(status=CLOSED, decided_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if closed:
+        forget_participant(guest.room_id, guest.participant_key)
+        bump_version(guest.room_id)
+
+
 @dataclass(frozen=True)
 class PublicRoom:
     """What a guest's page may know about the room (never the ORM row)."""
@@ -282,11 +320,13 @@ def public_room(room: Room) -> PublicRoom:
 
 
 def touch(session_hash: str, now: datetime) -> None:
-    """Record that a guest's page is still polling (at most one write per guest every 10 s)."""
+    """Record that a guest's page is still polling (at most one write per guest every 10 s; none
+    for a guest who is no longer waiting or inside)."""
     db.session.execute(
         update(Guest)
         .where(
             Guest.session_hash == session_hash,
+            Guest.status.in_(INSIDE),
             or_(Guest.last_seen_at.is_(None), Guest.last_seen_at < now - LAST_SEEN_EVERY),
         )
         .values(last_seen_at=now)
@@ -373,14 +413,17 @@ def delete_guest(room_id: str, guest_id: str) -> None:
     bump_version(room_id)
 
 
-def set_admission_required(room_id: str, required: bool) -> None:
-    """Guests must be admitted by a moderator. Guests already waiting stay waiting either way."""
+def set_admission_required(room_id: str, required: bool, now: datetime) -> int:
+    """Guests must be admitted by a moderator, or not. Turning it off lets in the guests already
+    waiting; returns how many. The room row is updated (and so locked) first: a join that runs
+    at the same time either lands before it (and is admitted here) or reads the new rule."""
     db.session.execute(
         update(Room)
         .where(Room.id == room_id)
         .values(admission_required=required, version=Room.version + 1)
         .execution_options(synchronize_session=False)
     )
+    return 0 if required else admit_all(room_id, now)
 
 
 # --- Retention ----------------------------------------------------------------------------------

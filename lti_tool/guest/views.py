@@ -71,13 +71,20 @@ def entry(token: str):
     if request.method == "POST":
         return _submit(token, now)
     link = service.find_link(token)
-    if link is None:
+    refusal = _refusal(link, now)
+    if isinstance(refusal, service.LinkInvalid):
+        # Unknown, deleted, expired and used-up tokens count alike and answer alike, also over the limit.
         db.session.commit()  # end the read first: the counter's write opens its own short transaction
-        _check_limits([("unknown_per_ip", _client())], now)
+        _check_limits([_miss()], now)
         db.session.commit()
-        raise service.LinkInvalid()
-    service.check_link(link, now)
+    if refusal is not None:
+        raise refusal
     return _entry_page(link, EntryForm("", ""))
+
+
+def _miss() -> tuple[str, str]:
+    """The rate-limit scope of a token that no guest can join with: the client's address."""
+    return ("unknown_per_ip", _client())
 
 
 def _submit(token: str, now):
@@ -93,7 +100,8 @@ def _submit(token: str, now):
     if refusal is None and not (_same_site() and _form_token_ok(link.id, request.form.get("form_token", ""))):
         # A cross-site or stale post: keep what was typed, ask to submit once more (no click used).
         form.errors["form"] = _("This page was open for a long time. Please check your details and join again.")
-    scope = ("post_per_link", token) if link is not None else ("unknown_per_ip", _client())
+    # A refused token counts as a miss whatever its state, so states can't be told apart by the limit.
+    scope = _miss() if isinstance(refusal, service.LinkInvalid) else ("post_per_link", token)
     _check_limits([("post_per_ip", _client()), scope], now)
     if refusal is not None:
         db.session.commit()
@@ -192,7 +200,14 @@ def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
 def room(room_id: str):
     """Every full load re-checks the room, guest access and the link (stay connected until refresh)."""
     guest = request_guest()
-    room = service.room_for_guest(guest, room_id, utcnow())
+    now = utcnow()
+    try:
+        room = service.room_for_guest(guest, room_id, now)
+    except service.ENDS_STAY:
+        # Shown why they can't stay: their session ends here, on the server (every API then says 403).
+        service.close_session(guest, now)
+        db.session.commit()
+        raise
     view = service.public_room(room)
     if guest.status == service.WAITING:
         return render_template("guest/waiting.html", room=view, status_url=url_for("guest.status"), poll_ms=POLL_MS)
@@ -210,4 +225,6 @@ def status():
     guest = request_guest()
     if guest is None:
         raise service.NoGuestSession()
+    if guest.status == service.CLOSED:
+        raise service.SessionClosed()
     return jsonify(status=guest.status)

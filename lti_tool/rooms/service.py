@@ -52,6 +52,7 @@ class LaunchedRoom(NamedTuple):
     media_kind: str | None
     guest_chat_enabled: bool
     admission_required: bool
+    guest_names_visible: bool
 
     @classmethod
     def of(cls, room: Room) -> LaunchedRoom:

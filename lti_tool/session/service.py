@@ -184,20 +184,23 @@ def update_settings(
     *,
     media_url: str | None = None,
     guest_chat_enabled: bool | None = None,
+    guest_names_visible: bool | None = None,
 ) -> None:
     actor.require_manage()
     values: dict[str, Any] = {}
     if media_url is not None:
         values["media_kind"], values["media_url"] = classify_media(media_url, embed_origins)
-    if guest_chat_enabled is not None:
-        values["guest_chat_enabled"] = guest_chat_enabled
+    switches = {"guest_chat_enabled": guest_chat_enabled, "guest_names_visible": guest_names_visible}
+    switches = {name: value for name, value in switches.items() if value is not None}
+    values.update(switches)
     if not values:
         raise ValidationError("Nothing to change.")
     db.session.execute(
         update(Room).where(Room.id == room_id).values(version=Room.version + 1, **values),
         execution_options={"synchronize_session": False},
     )
-    audit(room_id, actor, "room.settings", changed=sorted(values))
+    # The switches' new values go into the trail too (who showed guests every name, and when).
+    audit(room_id, actor, "room.settings", changed=sorted(values), **switches)
 
 
 def stage_csp(room: Room | PublicRoom, embed_origins: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -235,13 +238,29 @@ def _present(room_id: str, now: datetime):
     return (Presence.room_id == room_id, Presence.last_seen_at > now - PRESENT_FOR)
 
 
+@dataclass(frozen=True)
+class Participant:
+    """A present Sakai user; `key` identifies them to the server only and is never sent."""
+
+    key: str
+    name: str
+    role: str
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in ("host", "moderator")
+
+    def shown(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "is_moderator": self.is_moderator}
+
+
 # Per worker: room id → (people cursor, list). 500 pollers of one room then build the list once
 # per presence change instead of once each. A renamed participant shows at the next join/leave.
-_participants_cache: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+_participants_cache: dict[str, tuple[str, list[Participant]]] = {}
 PARTICIPANTS_CACHE_ROOMS = 256
 
 
-def participants(room_id: str, now: datetime, cursor: str | None = None) -> list[dict[str, Any]]:
+def participants(room_id: str, now: datetime, cursor: str | None = None) -> list[Participant]:
     """Present Sakai users only; guests are never listed here. Hosts first, then moderators."""
     cached = _participants_cache.get(room_id)
     if cursor is not None and cached and cached[0] == cursor:
@@ -254,14 +273,28 @@ def participants(room_id: str, now: datetime, cursor: str | None = None) -> list
     return people
 
 
-def _load_participants(room_id: str, now: datetime) -> list[dict[str, Any]]:
+def _load_participants(room_id: str, now: datetime) -> list[Participant]:
     rank = case((Presence.role == "host", 0), (Presence.role == "moderator", 1), else_=2)
     rows = db.session.execute(
-        select(Presence.display_name, Presence.role)
+        select(Presence.participant_key, Presence.display_name, Presence.role)
         .where(*_present(room_id, now), Presence.is_guest.is_(False))
         .order_by(rank, Presence.display_name, Presence.id)
     ).all()
-    return [{"name": name, "role": role, "is_moderator": role in ("host", "moderator")} for name, role in rows]
+    return [Participant(key, name, role) for key, name, role in rows]
+
+
+def shown_to_guests(
+    people: list[Participant], speakers: frozenset[str], names_visible: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """The participants a guest sees by name, and how many more they see only as a count.
+
+    Students' names are course records: unless the room shows every name to guests
+    (`names_visible`), guests see the hosts, the moderators and whoever is speaking (`speakers`:
+    participant keys of those allowed to speak or publishing, from the media service) by name."""
+    if names_visible:
+        return [p.shown() for p in people], 0
+    named = [p.shown() for p in people if p.is_moderator or p.key in speakers]
+    return named, len(people) - len(named)
 
 
 # --- guests panel and removal ---------------------------------------------------------------------
@@ -302,11 +335,15 @@ def remove_guest(room_id: str, guest_id: str, actor: Actor, now: datetime) -> No
     ).rowcount
     if not removed:
         raise NotFound("This guest is no longer in the room.", code="guest_not_found")
-    key = f"g:{guest_id}"
-    db.session.execute(delete(Presence).where(Presence.room_id == room_id, Presence.participant_key == key))
-    db.session.execute(delete(RaisedHand).where(RaisedHand.room_id == room_id, RaisedHand.participant_key == key))
+    forget_participant(room_id, f"g:{guest_id}")
     bump_version(room_id)
     audit(room_id, actor, "guest.remove", guest_id=guest_id)
+
+
+def forget_participant(room_id: str, key: str) -> None:
+    """Someone whose session ended leaves the room's presence and hands at once."""
+    db.session.execute(delete(Presence).where(Presence.room_id == room_id, Presence.participant_key == key))
+    db.session.execute(delete(RaisedHand).where(RaisedHand.room_id == room_id, RaisedHand.participant_key == key))
 
 
 # --- chat ---------------------------------------------------------------------------------------
@@ -457,6 +494,7 @@ class PollFacts:
     chat_max: int
     people: str
     my_last_seen: datetime | None
+    names_visible: bool  # the room shows every participant's name to guests
 
     def needs_heartbeat(self, now: datetime) -> bool:
         return self.my_last_seen is None or as_utc(self.my_last_seen) <= now - HEARTBEAT_EVERY
@@ -477,12 +515,19 @@ def poll_facts(room_id: str, actor: Actor, now: datetime) -> PollFacts | None:
             select(Presence.last_seen_at)
             .where(Presence.room_id == room_id, Presence.participant_key == actor.key)
             .scalar_subquery(),
+            Room.guest_names_visible,
         ).where(Room.id == room_id, Room.deleted_at.is_(None))
     ).first()
     if row is None:
         return None
-    version, chat_max, count, id_sum, seen = row
-    return PollFacts(version, chat_max or 0, f"{count}.{id_sum}", seen)
+    version, chat_max, count, id_sum, seen, names_visible = row
+    return PollFacts(version, chat_max or 0, f"{count}.{id_sum}", seen, names_visible)
+
+
+def people_cursor(people: str, actor: Actor, names_visible: bool) -> str:
+    """The presence cursor as this actor's page holds it: a guest's list also changes when the room
+    starts or stops showing every name to guests."""
+    return people + "n" if actor.is_guest and names_visible else people
 
 
 def etag(room_id: str, actor: Actor, facts: PollFacts) -> str:
@@ -522,7 +567,8 @@ def _shared(room: Room, since: int, chat_max: int, send_people: bool, people: st
         },
         "stage": {"kind": room.media_kind, "url": room.media_url},
         "guest_chat_enabled": room.guest_chat_enabled,
-        "participants": participants(room.id, now, people) if send_people else None,
+        "participants": [p.shown() for p in participants(room.id, now, people)] if send_people else None,
+        "participants_unnamed": 0 if send_people else None,
         "people_cursor": people,
         "chat": chat_since(run.id, since, chat_max)
         if current == LIVE
@@ -536,14 +582,25 @@ def _shared(room: Room, since: int, chat_max: int, send_people: bool, people: st
 
 
 def state(
-    room: Room, actor: Actor, since: int, chat_max: int, people_known: str, people: str, now: datetime
+    room: Room,
+    actor: Actor,
+    since: int,
+    chat_max: int,
+    people_known: str,
+    people: str,
+    now: datetime,
+    speakers: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The room as this actor may see it. The participants list is left out (None) when the client
-    already has the list of this presence cursor: a chat message must not resend 500 names."""
-    shared = _shared(room, since, chat_max, people_known != people, people, now)
+    already has the list of this presence cursor: a chat message must not resend 500 names.
+    A guest's list names only those `shown_to_guests` names; `participants_unnamed` counts the rest."""
+    cursor = people_cursor(people, actor, room.guest_names_visible)
+    send_people = people_known != cursor
+    shared = _shared(room, since, chat_max, send_people, people, now)
     live = shared["session"]["state"] == LIVE
     body: dict[str, Any] = {
         **shared,
+        "people_cursor": cursor,
         "you": {
             "name": actor.name,
             "role": actor.role,
@@ -554,10 +611,15 @@ def state(
             "hand_raised": hand_raised(room.id, actor),
         },
     }
+    if actor.is_guest and send_people:
+        body["participants"], body["participants_unnamed"] = shown_to_guests(
+            participants(room.id, now, people), speakers, room.guest_names_visible
+        )
     if actor.can_manage:
         body["guests"] = guests_panel(room.id, now)
         body["hands"] = hands(room.id)
         body["admission_required"] = room.admission_required
+        body["guest_names_visible"] = room.guest_names_visible
     return body
 
 

@@ -7,18 +7,22 @@ a cross-site form cannot send; the cookie is SameSite=Lax on top of that.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, g, jsonify, make_response, request, url_for
 
 from ..clock import utcnow
-from ..errors import Forbidden, NotFound, SessionExpired, ValidationError
+from ..errors import Forbidden, NotFound, SessionExpired, TooManyRequests, ValidationError, error_response
 from ..extensions import db
 from ..guest.confine import guest_route, request_guest
 from ..guest.identity import clear_guest_cookie
+from ..guest.service import CLOSED, SessionClosed
 from ..lti.context import load_launch, token_from_request
 from ..models import Room
+from ..security import allows_line_breaks
 from . import service
+from .pollrate import PollBudget
 from .service import Actor
 
 if TYPE_CHECKING:
@@ -65,6 +69,19 @@ def _caller(room_id: str) -> Actor:
     return actor
 
 
+# The largest id the tables hold (INTEGER on PostgreSQL): no chat or hand id, and so no cursor, is
+# larger. A larger number is refused here; PostgreSQL would answer "integer out of range" and
+# SQLite's driver raise OverflowError (both a 500).
+NUMBER_MAX = 2**31 - 1
+
+
+def _whole_number(raw: str, field: str) -> int:
+    """A cursor or an id from the address: ASCII digits, 0 to NUMBER_MAX; else a 400 naming `field`."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(NUMBER_MAX)) and int(raw) <= NUMBER_MAX:
+        return int(raw)
+    raise ValidationError(f"'{field}' must be a whole number from 0 to {NUMBER_MAX}.", field=field)
+
+
 def _json() -> dict[str, Any]:
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else {}
@@ -81,12 +98,13 @@ def state(room_id: str):
     actor, guest_status = _actor(room_id, admitted=False)
     if guest_status is not None and guest_status != "admitted":
         return _closed_or_refused(guest_status)
-    try:
-        since = max(0, int(request.args.get("since", "0")))
-    except ValueError:
-        raise ValidationError("'since' must be a whole number.", field="since") from None
+    since = _whole_number(request.args.get("since", "0"), "since")
     people_known = request.args.get("people", "")[:40]
     now = utcnow()
+    if actor.is_guest:
+        wait = _poll_budget().take(actor.key, now)
+        if wait:
+            return _too_many_polls(wait)
     facts = _facts(room_id, actor, now)
     if facts.needs_heartbeat(now):
         # End the read transaction first: on SQLite a write that follows a read in one transaction
@@ -97,17 +115,39 @@ def state(room_id: str):
         facts = _facts(room_id, actor, now)
     tag = service.etag(room_id, actor, facts)
     # 304 only for a client that already holds this state: same ETag, all chat, current people list.
-    caught_up = since >= facts.chat_max and people_known == facts.people
+    people = service.people_cursor(facts.people, actor, facts.names_visible)
+    caught_up = since >= facts.chat_max and people_known == people
     if caught_up and tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = make_response("", 304)
     else:
-        body = service.state(_room(room_id), actor, since, facts.chat_max, people_known, facts.people, now)
+        # Speakers (allowed to speak, or publishing) come from the media work once it is wired in;
+        # until then guests see hosts and moderators by name.
+        room = _room(room_id)
+        body = service.state(room, actor, since, facts.chat_max, people_known, facts.people, now, speakers=frozenset())
         response = jsonify(body)
         if body["chat"]["cursor"] < facts.chat_max:
             tag = None  # a page of a long backlog: the client is not caught up yet
     db.session.commit()
     if tag:
         response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _poll_budget() -> PollBudget:
+    extensions = current_app.extensions
+    if "poll_budget" not in extensions:
+        extensions["poll_budget"] = PollBudget()
+    return extensions["poll_budget"]
+
+
+def _too_many_polls(wait: float):
+    """A guest session polling far faster than its page does: refused before the room is read, nothing written."""
+    response, status = error_response(
+        429, "poll_rate_limited", TooManyRequests.title, "Too many requests in a short time. Please wait a moment."
+    )
+    response.status_code = status
+    response.headers["Retry-After"] = str(math.ceil(wait))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -122,7 +162,12 @@ def _facts(room_id: str, actor: Actor, now) -> service.PollFacts:
 def _closed_or_refused(status: str):
     if status == "waiting":
         raise Forbidden("A moderator has not admitted you yet.", code="not_admitted")
-    response = jsonify(service.closed_state(status))
+    if status == CLOSED:  # a refused page closed this session: a plain 403, like every other API
+        closed = SessionClosed()
+        response = jsonify(error=closed.message, code=closed.code)
+        response.status_code = closed.status
+    else:
+        response = jsonify(service.closed_state(status))
     response.headers["Cache-Control"] = "no-store"
     clear_guest_cookie(response)
     return response
@@ -150,29 +195,38 @@ def settings(room_id: str):
     actor = _caller(room_id)
     data = _json()
     media_url = data.get("media_url")
-    chat = data.get("guest_chat_enabled")
     if media_url is not None and not isinstance(media_url, str):
         raise ValidationError("The media address must be text.", field="media_url")
-    if chat is not None and not isinstance(chat, bool):
-        raise ValidationError("Guest chat must be on or off.", field="guest_chat_enabled")
+    chat = _switch(data, "guest_chat_enabled", "Guest chat must be on or off.")
+    names = _switch(data, "guest_names_visible", "Showing participant names to guests must be on or off.")
     embed_origins = current_app.config["TOOL"].embed_origins
-    service.update_settings(room_id, actor, embed_origins, media_url=media_url, guest_chat_enabled=chat)
+    service.update_settings(
+        room_id, actor, embed_origins, media_url=media_url, guest_chat_enabled=chat, guest_names_visible=names
+    )
     return _done()
+
+
+def _switch(data: dict[str, Any], field: str, message: str) -> bool | None:
+    value = data.get(field)
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError(message, field=field)
+    return value
 
 
 @bp.post("/api/rooms/<room_id>/chat")
 @guest_route
+@allows_line_breaks("body")  # a message may have several lines (and tabs); other control characters: 400
 def post_chat(room_id: str):
     actor = _caller(room_id)
     message = service.post_message(_room(room_id), actor, _json().get("body"), utcnow())
     return _done(id=message.id)
 
 
-@bp.delete("/api/rooms/<room_id>/chat/<int:message_id>")
+@bp.delete("/api/rooms/<room_id>/chat/<message_id>")
 @guest_route
-def delete_chat(room_id: str, message_id: int):
+def delete_chat(room_id: str, message_id: str):
     actor = _caller(room_id)
-    service.delete_message(room_id, message_id, actor)
+    service.delete_message(room_id, _whole_number(message_id, "message_id"), actor)
     return _done()
 
 
@@ -192,11 +246,11 @@ def lower_own_hand(room_id: str):
     return _done()
 
 
-@bp.delete("/api/rooms/<room_id>/hands/<int:hand_id>")
+@bp.delete("/api/rooms/<room_id>/hands/<hand_id>")
 @guest_route
-def lower_hand(room_id: str, hand_id: int):
+def lower_hand(room_id: str, hand_id: str):
     actor = _caller(room_id)
-    service.lower_hand(room_id, hand_id, actor)
+    service.lower_hand(room_id, _whole_number(hand_id, "hand_id"), actor)
     return _done()
 
 
@@ -237,6 +291,7 @@ def room_settings_view(room: Room, guest_group_name: str | None) -> dict[str, An
         "media_url": room.media_url or "",
         "guest_chat_enabled": room.guest_chat_enabled,
         "admission_required": room.admission_required,
+        "guest_names_visible": room.guest_names_visible,
         "guest_group_name": guest_group_name,
         "embed_origins": current_app.config["TOOL"].embed_origins,
     }

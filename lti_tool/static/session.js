@@ -152,7 +152,7 @@
       $("chat-log").replaceChildren();
     }
     renderStage(data);
-    if (data.participants) renderParticipants(data.participants);
+    if (data.participants) renderParticipants(data.participants, data.participants_unnamed || 0);
     people = data.people_cursor;
     renderHand(you);
     renderChat(data.chat, you);
@@ -192,13 +192,21 @@
     screen.replaceChildren(node);
   }
 
-  function renderParticipants(list) {
-    $("participants-count").textContent = "(" + list.length + ")";
-    $("participants-list").replaceChildren(...list.map((person) => {
+  // Guests may get only some names (hosts, moderators, speakers) and a number for the others.
+  function renderParticipants(list, unnamed) {
+    $("participants-count").textContent = "(" + (list.length + unnamed) + ")";
+    const items = list.map((person) => {
       const li = el("li", person.name);
       if (person.is_moderator) li.append(" ", badge(person.role === "host" ? "Host" : "Moderator"));
       return li;
-    }));
+    });
+    if (unnamed) items.push(el("li", unnamedText(unnamed, list.length > 0), "muted"));
+    $("participants-list").replaceChildren(...items);
+  }
+
+  function unnamedText(count, afterNames) {
+    const noun = count === 1 ? " participant" : " participants";
+    return count + (afterNames ? " other" : "") + noun;
   }
 
   function renderHand(you) {
@@ -315,12 +323,18 @@
     if (before) hands.filter((h) => !before.has(h.id)).forEach((h) => announce(h.name + " raised a hand."));
   }
 
+  function admittedText(count) {
+    if (!count) return "";
+    return count === 1 ? " 1 waiting guest was let in." : " " + count + " waiting guests were let in.";
+  }
+
   // Another moderator may change the settings: keep the closed dialog in step with the room.
   function syncSettings(data) {
     const dialog = $("room-settings-dialog");
     if (!dialog || dialog.open) return;
     $("setting-media-url").value = data.stage.url || "";
     $("setting-guest-chat").checked = data.guest_chat_enabled;
+    $("setting-guest-names").checked = data.guest_names_visible;
     $("setting-admission").checked = data.admission_required;
   }
 
@@ -403,6 +417,7 @@
       send("PATCH", "/settings", {
         media_url: $("setting-media-url").value,
         guest_chat_enabled: $("setting-guest-chat").checked,
+        guest_names_visible: $("setting-guest-names").checked,
       })
         .then(() => { $("settings-status").textContent = "Saved."; })
         .catch((error) => {
@@ -419,10 +434,10 @@
       const wanted = admission.checked;
       $("admission-status").textContent = "";
       send("PATCH", "/admission", { required: wanted })
-        .then(() => {
+        .then((data) => {
           $("admission-status").textContent = wanted
             ? "Guests now wait until a moderator admits them."
-            : "Guests now enter without waiting.";
+            : "Guests now enter without waiting." + admittedText(data.admitted);
         })
         .catch((error) => {
           admission.checked = !wanted;

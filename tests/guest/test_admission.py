@@ -12,7 +12,7 @@ from lti_tool.guest import service
 from lti_tool.models import AuditEvent, Guest, Room
 from tests import sakai
 from tests.conftest import do_launch
-from tests.guest.conftest import add_link, join, launch_other_room
+from tests.guest.conftest import add_link, form_token, join, launch_other_room
 
 
 def waiting(app, host) -> list[dict]:
@@ -123,12 +123,77 @@ def test_admission_setting_defaults_on_and_hosts_can_turn_it_off(app, host, link
     with app.app_context():
         assert db.session.get(Room, host.room_id).admission_required is True
     response = act(app, host, "/admission", method="patch", json={"required": False})
-    assert response.get_json() == {"required": False}
+    assert response.get_json() == {"required": False, "admitted": 0}
     guest = browser()
     join(guest, link)
     assert guest.get("/g/api/status").get_json() == {"status": "admitted"}
     bad = act(app, host, "/admission", method="patch", json={"required": "no"})
     assert bad.status_code == 400 and bad.get_json()["field"] == "required"
+
+
+def test_turning_admission_off_lets_in_the_guests_already_waiting(app, host, link, browser):
+    waiting_guests = [browser() for _ in range(3)]
+    for i, guest in enumerate(waiting_guests):
+        join(guest, link, name=f"Guest {i}", email=f"g{i}@example.org")
+    declined = browser()
+    join(declined, link, name="Dan Declined", email="dan@example.org")
+    act(app, host, f"/guests/{waiting(app, host)[-1]['id']}/decline")
+    before = version(app, host.room_id)
+
+    response = act(app, host, "/admission", method="patch", json={"required": False})
+    assert response.status_code == 200
+    assert response.get_json() == {"required": False, "admitted": 3}  # the page tells the host how many
+    assert [g.get("/g/api/status").get_json()["status"] for g in waiting_guests] == ["admitted"] * 3
+    assert declined.get("/g/api/status").get_json()["status"] == "declined"  # a decision stands
+    assert waiting(app, host) == [] and version(app, host.room_id) > before
+    with app.app_context():
+        trail = db.session.execute(
+            select(AuditEvent.detail).where(AuditEvent.action == "room.admission_required")
+        ).scalar_one()
+    assert trail == {"required": False, "admitted": 3}
+
+    # Turning it on again admits no one; the next guest waits.
+    assert act(app, host, "/admission", method="patch", json={"required": True}).get_json() == {
+        "required": True,
+        "admitted": 0,
+    }
+    late = browser()
+    join(late, link, name="Late Guest", email="late@example.org")
+    assert late.get("/g/api/status").get_json() == {"status": "waiting"}
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_no_guest_is_left_waiting_by_joins_racing_the_switch_off(make_app, platform, database):
+    app = make_app(database=database, GUEST_RATE_LIMITS={"post_per_ip": 1000, "post_per_link": 1000})
+    host = do_launch(app.test_client(), platform, "Instructor")
+    token = add_link(app, host.room_id)
+    guests = 16
+    barrier = threading.Barrier(guests + 1)
+    answers: dict[str, object] = {}
+
+    def guest(i: int) -> None:
+        client = app.test_client()
+        page = client.get(f"/g/{token}").get_data(as_text=True)
+        barrier.wait()
+        data = {"name": f"Guest {i}", "email": f"g{i}@example.org", "form_token": form_token(page)}
+        answers[f"g{i}"] = client.post(f"/g/{token}", data=data).status_code
+
+    def switch_off() -> None:
+        barrier.wait()
+        answers["switch"] = act(app, host, "/admission", method="patch", json={"required": False}).get_json()
+
+    threads = [threading.Thread(target=guest, args=(i,)) for i in range(guests)]
+    threads.append(threading.Thread(target=switch_off))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [answers[f"g{i}"] for i in range(guests)] == [303] * guests
+    with app.app_context():
+        statuses = db.session.execute(select(Guest.status)).scalars().all()
+    # Whether a join landed before the switch (let in by it) or after (admitted at once), nobody waits.
+    assert statuses == ["admitted"] * guests
+    assert 0 <= answers["switch"]["admitted"] <= guests
 
 
 @pytest.mark.parametrize(

@@ -177,3 +177,57 @@ def test_submissions_refused_for_another_reason_still_count(make_app, platform, 
     data = {"name": "Ada", "email": "ada@example.org", "form_token": form_token(page)}
     codes = [guest.post(f"/g/{token}", data=data, environ_base=FLOODER).status_code for _ in range(3)]
     assert codes == [403, 403, 429]
+
+
+# --- refused tokens: one answer, whatever the token's state ----------------------------------------
+
+
+def refused_tokens(app, room_id, now) -> dict[str, str]:
+    """A token of each state no guest can join with: unknown, deleted, expired, used up."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete, update
+
+    from lti_tool.models import GuestLink
+
+    deleted = add_link(app, room_id, name="Deleted")
+    with app.app_context():
+        db.session.execute(delete(GuestLink).filter_by(token=deleted))
+        db.session.commit()
+    expired = add_link(app, room_id, name="Expired", expires_at=now - timedelta(seconds=1))
+    used_up = add_link(app, room_id, name="Used up", max_clicks=1)
+    with app.app_context():
+        db.session.execute(update(GuestLink).filter_by(token=used_up).values(used_clicks=1))
+        db.session.commit()
+    return {"unknown": secrets.token_urlsafe(32), "deleted": deleted, "expired": expired, "used_up": used_up}
+
+
+def answers(responses) -> set[tuple[int, bytes]]:
+    return {(r.status_code, r.data) for r in responses}
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_every_refused_token_answers_the_same_below_and_over_the_limit(make_app, platform, frozen_clock, database):
+    app = make_app(database=database, GUEST_RATE_LIMITS={"unknown_per_ip": 8})
+    host = do_launch(app.test_client(), platform, "Instructor")
+    tokens = refused_tokens(app, host.room_id, frozen_clock.now)
+    prober = app.test_client()
+    below = [prober.get(f"/g/{token}", environ_base=FLOODER) for token in tokens.values()]
+    assert answers(below) == {(404, below[0].data)}  # one page for all four
+    # Each of those counted as a miss: four more and the address is over the limit of 8.
+    below += [prober.get(f"/g/{token}", environ_base=FLOODER) for token in tokens.values()]
+    assert [r.status_code for r in below] == [404] * 8
+    over = [prober.get(f"/g/{token}", environ_base=FLOODER) for token in tokens.values()]
+    assert answers(over) == {(429, over[0].data)}
+
+
+def test_refused_submissions_count_as_misses_whatever_the_token(make_app, platform, frozen_clock):
+    app = make_app(GUEST_RATE_LIMITS={"unknown_per_ip": 4})
+    host = do_launch(app.test_client(), platform, "Instructor")
+    tokens = refused_tokens(app, host.room_id, frozen_clock.now)
+    prober = app.test_client()
+    data = {"name": "Ada", "email": "ada@example.org", "form_token": "x"}
+    below = [prober.post(f"/g/{token}", data=data, environ_base=FLOODER) for token in tokens.values()]
+    assert answers(below) == {(404, below[0].data)}
+    over = [prober.post(f"/g/{token}", data=data, environ_base=FLOODER) for token in tokens.values()]
+    assert answers(over) == {(429, over[0].data)}

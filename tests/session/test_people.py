@@ -121,3 +121,83 @@ def test_hosts_see_waiting_guests_before_the_session_starts(room):
     body = room.state(room.host).get_json()
     assert body["session"]["state"] != "live"
     assert [(g["name"], g["status"]) for g in body["guests"]] == [("Early Guest", "waiting")]
+
+
+def a_class(room):
+    """A TA and three students present; the session live."""
+    room.start()
+    people = [room.launch("TeachingAssistant", user="ta-1", name="Tara Assistant")]
+    people += [room.launch(user=f"student-{i}", name=f"Student {i}") for i in range(3)]
+    for who in (room.host, *people):
+        room.state(who)
+    return people
+
+
+def test_guests_see_hosts_and_moderators_by_name_and_the_others_as_a_count(room):
+    students = a_class(room)[1:]
+    guest = room.guest()
+    seen = room.state(guest).get_json()
+    assert names(seen) == ["Hannah Host", "Tara Assistant"] and seen["participants_unnamed"] == 3
+    assert "Student 0" not in room.state(guest).get_data(as_text=True)
+    # Sakai users still see everyone by name.
+    for who in (room.host, students[0]):
+        body = room.state(who).get_json()
+        assert names(body) == ["Hannah Host", "Tara Assistant", "Student 0", "Student 1", "Student 2"]
+        assert body["participants_unnamed"] == 0
+
+
+def test_hosts_can_show_every_name_to_guests_and_the_trail_records_it(room):
+    from sqlalchemy import select
+
+    from lti_tool.models import AuditEvent
+
+    a_class(room)
+    guest = room.guest()
+    first = room.state(guest)
+    assert first.get_json()["participants_unnamed"] == 3
+    response = room.call(room.host, "PATCH", "/settings", json={"guest_names_visible": True})
+    assert response.status_code == 200
+    # The guest's page holds the list of the same people, yet its next poll brings every name.
+    shown = room.poll_again(guest, first).get_json()
+    assert names(shown) == ["Hannah Host", "Tara Assistant", "Student 0", "Student 1", "Student 2"]
+    assert shown["participants_unnamed"] == 0
+    assert room.poll_again(guest, room.poll_again(guest, first)).status_code == 304  # and caches again
+    assert room.state(room.host).get_json()["guest_names_visible"] is True
+
+    holding = room.state(guest)
+    room.call(room.host, "PATCH", "/settings", json={"guest_names_visible": False})
+    hidden = room.poll_again(guest, holding).get_json()
+    assert names(hidden) == ["Hannah Host", "Tara Assistant"] and hidden["participants_unnamed"] == 3
+    with room.app.app_context():
+        trail = db.session.execute(
+            select(AuditEvent.actor_name, AuditEvent.detail).where(AuditEvent.action == "room.settings")
+        ).all()
+    assert trail == [
+        ("Hannah Host", {"changed": ["guest_names_visible"], "guest_names_visible": True}),
+        ("Hannah Host", {"changed": ["guest_names_visible"], "guest_names_visible": False}),
+    ]
+
+
+def test_only_hosts_and_moderators_change_who_guests_see(room):
+    student = room.launch()
+    guest = room.guest()
+    for who in (student, guest):
+        assert room.call(who, "PATCH", "/settings", json={"guest_names_visible": True}).status_code == 403
+    bad = room.call(room.host, "PATCH", "/settings", json={"guest_names_visible": "yes"})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "guest_names_visible"
+
+
+def test_speakers_are_named_to_guests_by_the_one_rule():
+    from lti_tool.session.service import Participant, shown_to_guests
+
+    people = [Participant("u:h", "Hannah Host", "host"), Participant("u:s1", "Sam", "viewer")]
+    people.append(Participant("u:s2", "Sue", "viewer"))
+    assert shown_to_guests(people, frozenset(), names_visible=False) == (
+        [{"name": "Hannah Host", "role": "host", "is_moderator": True}],
+        2,
+    )
+    named, unnamed = shown_to_guests(people, frozenset({"u:s2"}), names_visible=False)
+    assert [p["name"] for p in named] == ["Hannah Host", "Sue"] and unnamed == 1
+    named, unnamed = shown_to_guests(people, frozenset(), names_visible=True)
+    assert [p["name"] for p in named] == ["Hannah Host", "Sam", "Sue"] and unnamed == 0
+    assert all("key" not in p for p in named)  # participant keys (Sakai ids) never leave the server

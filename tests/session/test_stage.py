@@ -3,6 +3,8 @@ room settings dialog."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lti_tool.extensions import db
@@ -91,6 +93,9 @@ def test_room_settings_dialog_for_hosts_lists_the_guest_group_as_system_group(ro
     host = launch("Instructor", user="host-1", name="Hannah Host")
     assert 'id="menu-room-settings">Room settings</button>' in host.html
     assert "Guests must be admitted by a moderator" in host.html
+    assert "Show participant names to guests" in host.html
+    names_box = re.search(r'<input[^>]*id="setting-guest-names"[^>]*>', host.html).group(0)
+    assert "checked" not in names_box  # off by default
     assert "Guests of Weekly seminar" in host.html
     assert "System group – can't be deleted" in host.html
     assert "Delete" not in host.html.split('id="room-groups"')[1].split("</ul>")[0]
