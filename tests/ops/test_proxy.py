@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from flask import jsonify, make_response, request
 
@@ -38,10 +40,20 @@ def test_one_trusted_proxy_makes_https_visible(proxied_app):
 
 def test_no_trusted_proxy_ignores_forwarded_headers(proxied_app):
     client = proxied_app(0).test_client()
-    response = client.get("/probe-cookie", headers=FORWARDED)
-    assert "Strict-Transport-Security" not in response.headers
-    assert "Secure" not in response.headers["Set-Cookie"]
+    response = client.get("/probe-cookie", headers={**FORWARDED, "X-Forwarded-Proto": "http"})
     assert response.get_json() == {"remote": "127.0.0.1", "host": "localhost"}
+    # The base URL is https: Secure and HSTS whatever the forwarded scheme says (or that it is ignored).
+    assert "Strict-Transport-Security" in response.headers
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_without_an_https_base_url_only_a_trusted_proxy_makes_https_visible(proxied_app):
+    for trusted, secure in ((0, False), (1, True)):
+        app = proxied_app(trusted)
+        app.config["TOOL"] = dataclasses.replace(app.config["TOOL"], base_url="http://localhost:8000")
+        response = app.test_client().get("/probe-cookie", headers=FORWARDED)
+        assert ("Strict-Transport-Security" in response.headers) is secure
+        assert ("Secure" in response.headers["Set-Cookie"]) is secure
 
 
 def test_only_the_configured_number_of_hops_is_trusted(proxied_app):
