@@ -236,8 +236,11 @@ def test_flow_4_and_the_links_window_in_detail(new_page, fresh_tool_server):
     save_screenshot(guest, "link-no-longer-valid", height=260)
     assert_accessible(guest)
 
-    # Where the clipboard is missing (as in some iframes), the link is offered selected in a field instead.
-    tool.locator("body").evaluate("() => Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    # Where copying is blocked altogether, the link is offered selected in a field instead.
+    tool.locator("body").evaluate(
+        "() => { Object.defineProperty(navigator, 'clipboard', {value: undefined});"
+        " document.execCommand = () => false; }"
+    )
     window.get_by_role("button", name="Copy link Open day").click()
     field = window.get_by_role("textbox", name="Link for Open day")
     expect(field).to_be_focused()
