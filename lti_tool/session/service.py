@@ -20,6 +20,7 @@ from ..clock import as_utc
 from ..database import dialect_insert
 from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
+from ..media import service as media
 from ..models import ChatMessage, Guest, Presence, RaisedHand, Room, RoomSession
 from ..rooms.service import bump_version
 
@@ -139,6 +140,7 @@ def end_session(room_id: str, actor: Actor, now: datetime) -> None:
         execution_options={"synchronize_session": False},
     )
     db.session.execute(delete(RaisedHand).where(RaisedHand.room_id == room_id))
+    media.end_room(room_id)  # everyone's audio and video ends with the session
     bump_version(room_id)
     audit(room_id, actor, "session.end")
 
@@ -305,6 +307,7 @@ def remove_guest(room_id: str, guest_id: str, actor: Actor, now: datetime) -> No
     key = f"g:{guest_id}"
     db.session.execute(delete(Presence).where(Presence.room_id == room_id, Presence.participant_key == key))
     db.session.execute(delete(RaisedHand).where(RaisedHand.room_id == room_id, RaisedHand.participant_key == key))
+    media.end_person(room_id, key)  # their audio and video end in the media server before we answer
     bump_version(room_id)
     audit(room_id, actor, "guest.remove", guest_id=guest_id)
 
@@ -522,6 +525,7 @@ def _shared(room: Room, since: int, chat_max: int, send_people: bool, people: st
         },
         "stage": {"kind": room.media_kind, "url": room.media_url},
         "guest_chat_enabled": room.guest_chat_enabled,
+        "media": {"configured": media.configured()},
         "participants": participants(room.id, now, people) if send_people else None,
         "people_cursor": people,
         "chat": chat_since(run.id, since, chat_max)
@@ -542,6 +546,7 @@ def state(
     already has the list of this presence cursor: a chat message must not resend 500 names."""
     shared = _shared(room, since, chat_max, people_known != people, people, now)
     live = shared["session"]["state"] == LIVE
+    rights = media.you(room.id, actor, live)
     body: dict[str, Any] = {
         **shared,
         "you": {
@@ -552,6 +557,8 @@ def state(
             "can_chat": live and (not actor.is_guest or room.guest_chat_enabled),
             "can_raise_hand": live and not actor.can_manage,
             "hand_raised": hand_raised(room.id, actor),
+            "can_publish": rights.can_publish,
+            "audio_muted_by_host": rights.audio_muted_by_host,
         },
     }
     if actor.can_manage:
