@@ -119,6 +119,8 @@
       const old = publishers[source];
       publishers[source] = { pc: pc, peer: answer.peer, feed: answer.feed, stream: stream };
       if (old && old.pc !== pc) closePc(old.pc); // the server dropped it when this one came
+      pending.delete(key);
+      if (source === "camera") await syncCamera(); // a track turned on or off while this was under way
     } catch (error) {
       closePc(pc);
       refused(error);

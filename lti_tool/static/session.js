@@ -286,7 +286,7 @@
       }, "button small secondary"));
     }
     // Privacy: a host can erase a guest's name and email at once, not only after the retention period.
-    actions.append(" ", button("Delete record", "Delete the record of " + guest.name, () => {
+    actions.append(" ", button("Delete record", "Delete record of " + guest.name, () => {
       if (window.confirm("Delete " + guest.name + "'s name and email now? This can't be undone, and they leave the session.")) {
         act("DELETE", "/guests/" + encodeURIComponent(guest.id));
       }
