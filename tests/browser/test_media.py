@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from .conftest import run_tool_server, start_janus
+from .conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, run_tool_server, start_janus
 from .helpers import (
     assert_accessible,
     create_link,
@@ -51,6 +51,23 @@ RECEIVED = """async () => {
   }
   return out;
 }"""
+
+# Chromium lets a MediaStream play with sound without a click; Safari and Firefox refuse (as Chrome
+# does for other media). This makes play() refuse sound before a click in the page, as they do.
+REFUSE_SOUND_WITHOUT_A_CLICK = """
+(() => {
+  let clicked = false;
+  addEventListener("pointerdown", () => { clicked = true; }, true);
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () {
+    if (!this.muted && !clicked) {
+      this.pause();
+      return Promise.reject(new DOMException("play() needs a click first", "NotAllowedError"));
+    }
+    return play.call(this);
+  };
+})();
+"""
 
 TILE_FRAMES = "video => video.getVideoPlaybackQuality().totalVideoFrames"
 RECONNECTING = "Audio and video are reconnecting…"
@@ -132,6 +149,9 @@ def host_on_camera(new_page, server):
     expect(tool.get_by_role("button", name="Mute", exact=True)).to_be_visible()
     own = tile(tool.get_by_role("list", name="Video"), "Ada Instructor")
     tile_plays(own.locator("video"), 10)
+    # The device pickers list the camera and microphone in use (labels are known once allowed).
+    for picker in (tool.get_by_label("Camera", exact=True), tool.get_by_label("Microphone", exact=True)):
+        expect(picker.locator("option").first).not_to_have_text(re.compile("^(Default .*)?$"))
     return host, tool, problems
 
 
@@ -274,6 +294,52 @@ def janus_binary_path() -> str:
     binary = janus_binary()
     assert binary
     return binary
+
+
+@pytest.fixture
+def strict_browser(playwright_instance):
+    """A Chromium whose camera and microphone requests are not granted (headless dismisses the prompt)."""
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield browser
+    browser.close()
+
+
+def test_denied_camera_and_blocked_sound_still_see_and_hear(new_page, strict_browser, media_tool_server):
+    host, tool, _ = host_on_camera(new_page, media_tool_server)
+    url = guest_link(host, tool)
+    context = strict_browser.new_context(viewport=VIEWPORT, **US_ENGLISH)
+    try:
+        context.add_init_script(KEEP_PEER_CONNECTIONS)
+        context.add_init_script(REFUSE_SOUND_WITHOUT_A_CLICK)
+        guest = context.new_page()
+        problems = watch_problems(guest)
+        join_as_guest(guest, url, "Cass Cautious")
+        admit(tool, guest, "Cass Cautious")
+        receives_video_and_audio(guest, 10)
+        host_video = tile(guest.get_by_role("list", name="Video"), "Ada Instructor").locator("video")
+        # The page could not start the sound by itself: it plays muted and offers the button.
+        sound = guest.get_by_role("button", name="Turn on sound")
+        expect(sound).to_be_visible()
+        assert host_video.evaluate("v => v.muted")
+        sound.click()
+        expect(sound).to_be_hidden()
+        assert not host_video.evaluate("v => v.muted")
+        assert_accessible(guest)
+
+        guest.get_by_role("button", name="Raise hand").click()
+        tool.get_by_role("region", name=re.compile("^Raised hands")).get_by_role(
+            "button", name="Allow to speak"
+        ).click()
+        guest.get_by_role("button", name="Turn on camera").click()
+        expect(guest.get_by_role("alert")).to_have_text(
+            "Your browser did not allow the camera. You can still see and hear the session."
+        )
+        expect(guest.get_by_role("button", name="Turn on camera")).to_be_visible()  # still off
+        tile_plays(host_video, 5)  # and still watching
+        assert problems == []
+    finally:
+        context.close()
 
 
 def test_hosts_are_told_when_audio_and_video_are_not_set_up(new_page, fresh_tool_server):
