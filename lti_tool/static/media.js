@@ -286,9 +286,14 @@
     pending.add(feed.id);
     const entry = { feed: feed.id, pc: null, peer: null, stream: new MediaStream(), tile: tileFor(feed), frames: -1, still: 0 };
     entry.pc = newPeerConnection(() => unwatch(feed.id, true));
+    const video = entry.tile.querySelector("video");
+    // The first frame shows the video at once; the stats (each media poll) notice when it stops.
+    video.addEventListener("resize", () => {
+      if (video.videoWidth > 0) { entry.tile.dataset.video = "on"; entry.still = 0; }
+    });
     entry.pc.addEventListener("track", (event) => {
       entry.stream.addTrack(event.track);
-      play(entry.tile.querySelector("video"), entry.stream);
+      play(video, entry.stream);
     });
     try {
       const offer = await call("POST", "/subscribe", { feed: feed.id });

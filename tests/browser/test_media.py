@@ -189,7 +189,6 @@ def test_guest_sees_and_hears_the_host_speaks_when_allowed_and_stops_when_remove
     server = media_tool_server
     host, tool, host_problems = host_on_camera(new_page, server)
     url = guest_link(host, tool)
-    save_screenshot(host, "host-camera-on")
     assert_accessible(host)
 
     # (1) The guest is admitted and receives the host's video and audio within 10 s.
@@ -218,6 +217,8 @@ def test_guest_sees_and_hears_the_host_speaks_when_allowed_and_stops_when_remove
     guest_tile = tile(tool.get_by_role("list", name="Video"), "Gus Guest")
     expect(guest_tile.locator(".badge")).to_have_text("Guest")
     tile_plays(guest_tile.locator("video"), 10)
+    tool_frame(host).evaluate("window.scrollTo(0, 0)")
+    save_screenshot(host, "host-camera-on")
     assert_accessible(host)
 
     # Stop speaking → the guest's tile is gone at the host within 2 s; the guest's camera is off.
