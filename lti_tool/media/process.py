@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .janus import Janus, JanusUnavailable
-from .janusconf import JanusSetup, write_config
+from .janusconf import SESSION_TIMEOUT, JanusSetup, write_config
 
 INSTALL_HINT = "Audio and video are off: Janus is not installed (sudo apt-get install janus)."
 
@@ -75,7 +75,12 @@ class JanusProcess:
 
 
 def prepare(
-    directory: Path, *, rtp_port_range: str = "20000-40000", nat_1_1_mapping: str | None = None, port: int | None = None
+    directory: Path,
+    *,
+    rtp_port_range: str = "20000-40000",
+    nat_1_1_mapping: str | None = None,
+    port: int | None = None,
+    session_timeout: int = SESSION_TIMEOUT,
 ) -> JanusProcess:
     """Write a fresh hardened config for a Janus on a free loopback port (new secrets each time)."""
     setup = JanusSetup(
@@ -83,6 +88,7 @@ def prepare(
         http_port=port or free_port(),
         rtp_port_range=rtp_port_range,
         nat_1_1_mapping=nat_1_1_mapping,
+        session_timeout=session_timeout,
     )
     return JanusProcess(directory=directory, entry=write_config(directory, setup))
 
