@@ -27,6 +27,7 @@ class JanusSetup:
     http_port: int = 8088
     rtp_port_range: str = "20000-40000"
     nat_1_1_mapping: str | None = None
+    session_timeout: int = SESSION_TIMEOUT
     lib_dir: Path = LIB_DIR
 
 
@@ -71,7 +72,7 @@ def write_config(
                 f"\tapi_secret = {_jcfg_string(api_secret)}",
                 # The admin API is off (admin_http = false); a secret anyway, in case it is switched on.
                 f"\tadmin_secret = {_jcfg_string(secrets.token_urlsafe(32))}",
-                f"\tsession_timeout = {SESSION_TIMEOUT}",
+                f"\tsession_timeout = {int(setup.session_timeout)}",
                 '\tserver_name = "lti-tool"',
                 "}",
                 "media: {",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .janus import Janus, JanusUnavailable
-from .janusconf import JanusSetup, write_config
+from .janusconf import SESSION_TIMEOUT, JanusSetup, write_config
 
 INSTALL_HINT = "Audio and video are off: Janus is not installed (sudo apt-get install janus)."
 
@@ -72,7 +75,12 @@ class JanusProcess:
 
 
 def prepare(
-    directory: Path, *, rtp_port_range: str = "20000-40000", nat_1_1_mapping: str | None = None, port: int | None = None
+    directory: Path,
+    *,
+    rtp_port_range: str = "20000-40000",
+    nat_1_1_mapping: str | None = None,
+    port: int | None = None,
+    session_timeout: int = SESSION_TIMEOUT,
 ) -> JanusProcess:
     """Write a fresh hardened config for a Janus on a free loopback port (new secrets each time)."""
     setup = JanusSetup(
@@ -80,6 +88,7 @@ def prepare(
         http_port=port or free_port(),
         rtp_port_range=rtp_port_range,
         nat_1_1_mapping=nat_1_1_mapping,
+        session_timeout=session_timeout,
     )
     return JanusProcess(directory=directory, entry=write_config(directory, setup))
 
@@ -89,3 +98,44 @@ def start_janus(directory: Path, **kwargs) -> JanusProcess:
     if binary is None:
         raise RuntimeError(INSTALL_HINT)
     return prepare(directory, **kwargs).start(binary)
+
+
+def start_for_demo(instance_dir: Path, settings, echo) -> JanusProcess | None:
+    """`serve --demo`: a Janus of our own under instance/janus (new secrets, a free loopback port),
+    unless config.json already names one. Without the binary: one line saying how to install it."""
+    if settings.janus:
+        return None
+    binary = janus_binary()
+    if binary is None:
+        echo(INSTALL_HINT)
+        return None
+    process = prepare(
+        Path(instance_dir) / "janus", rtp_port_range=settings.rtp_port_range, nat_1_1_mapping=settings.nat_1_1_mapping
+    )
+    try:
+        process.start(binary)
+    except RuntimeError as exc:
+        echo(f"Audio and video are off: {exc}")
+        return None
+    os.environ["LTI_TOOL_MEDIA_JANUS"] = json.dumps([process.entry])
+    echo(f"Started Janus for audio and video ({process.entry['url']}, log {process.log_path}).")
+    return process
+
+
+def exec_supervised(program: str, argv: list[str], janus: JanusProcess | None) -> None:
+    """Run the web server. Without a Janus of ours, become it (exec); with one, run it as a child,
+    pass it SIGINT/SIGTERM, and stop Janus when it exits."""
+    if janus is None:
+        os.execv(program, argv)
+    child = subprocess.Popen(argv, executable=program)  # noqa: S603
+
+    def forward(signum, _frame):
+        child.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    try:
+        code = child.wait()
+    finally:
+        janus.stop()
+    sys.exit(code)
