@@ -57,7 +57,7 @@ RECEIVED = """async () => {
 REFUSE_SOUND_WITHOUT_A_CLICK = """
 (() => {
   let clicked = false;
-  addEventListener("pointerdown", () => { clicked = true; }, true);
+  for (const type of ["pointerdown", "keydown"]) addEventListener(type, () => { clicked = true; }, true);
   const play = HTMLMediaElement.prototype.play;
   HTMLMediaElement.prototype.play = function () {
     if (!this.muted && !clicked) {
@@ -329,7 +329,7 @@ def test_denied_camera_and_blocked_sound_still_see_and_hear(new_page, strict_bro
         sound = guest.get_by_role("button", name="Turn on sound")
         expect(sound).to_be_visible()
         assert host_video.evaluate("v => v.muted")
-        sound.click()
+        sound.press("Enter")  # by keyboard
         expect(sound).to_be_hidden()
         assert not host_video.evaluate("v => v.muted")
         assert_accessible(guest)
