@@ -23,7 +23,7 @@ from ..clock import utcnow
 from ..database import dialect_insert
 from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..extensions import db
-from ..models import Guest, GuestLink, MediaMember, MediaPeer, MediaRoom, RaisedHand, RoomSession
+from ..models import Guest, GuestLink, MediaMember, MediaPeer, MediaRoom, RaisedHand, RoomSession, new_id
 from ..rooms.service import bump_version
 from .janus import FeedGone, Janus, JanusError, JanusUnavailable, RoomGone, SessionGone
 
@@ -67,10 +67,11 @@ def _janus_id() -> int:
     return secrets.randbelow(2**53 - 2) + 1
 
 
-def _is_live(room_id: str) -> bool:
-    ended = db.session.execute(
-        select(RoomSession.ended_at).where(RoomSession.room_id == room_id).order_by(RoomSession.id.desc()).limit(1)
-    ).first()
+def _is_live(room_id: str, *, lock: bool = False) -> bool:
+    """Is the room's latest run live? With `lock`, that run's row stays locked until commit, so an
+    End session waits for a publish in progress (and then ends it) instead of racing it."""
+    query = select(RoomSession.ended_at).where(RoomSession.room_id == room_id).order_by(RoomSession.id.desc()).limit(1)
+    ended = db.session.execute(query.with_for_update() if lock else query).first()
     return ended is not None and ended[0] is None
 
 
@@ -231,19 +232,46 @@ def _forget_room_peers(room_id: str) -> None:
 
 
 def _ensure_member(room_id: str, actor: Actor) -> MediaMember:
-    member = _member(room_id, actor.key)
-    if member is None:
-        member = MediaMember(
-            room_id=room_id,
-            participant_key=actor.key,
-            display_name=actor.name,
-            role=actor.role,
-            guest_id=actor.guest_id,
-        )
-        db.session.add(member)
-        db.session.flush()
-    elif member.display_name != actor.name or member.role != actor.role:
+    """This person's media row, locked until commit (a Stop speaking or a Remove of the same person
+    waits for a publish in progress, then ends what it made). A guest removed since the request began
+    is refused here."""
+    if actor.is_guest:
+        status = db.session.execute(
+            select(Guest.status).where(Guest.id == actor.guest_id).with_for_update()
+        ).scalar_one_or_none()
+        if status != "admitted":
+            raise Forbidden("You are not in this session.", code="not_admitted")
+    member = _locked_member(room_id, actor.key, actor.name, actor.role, actor.guest_id)
+    if member.display_name != actor.name or member.role != actor.role:
         member.display_name, member.role = actor.name, actor.role
+    return member
+
+
+def _locked_member(room_id: str, key: str, name: str, role: str, guest_id: str | None) -> MediaMember:
+    """The (room, person) row, made if missing — one insert wins when two requests race — and locked."""
+    query = (
+        select(MediaMember)
+        .where(MediaMember.room_id == room_id, MediaMember.participant_key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    member = db.session.execute(query).scalar_one_or_none()
+    if member is None:
+        db.session.execute(
+            dialect_insert(MediaMember, db.session.get_bind().dialect.name)
+            .values(
+                id=new_id(),
+                room_id=room_id,
+                participant_key=key,
+                display_name=name,
+                role=role,
+                guest_id=guest_id,
+                audio_muted=False,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["room_id", "participant_key"])
+        )
+        member = db.session.execute(query).scalar_one()
     return member
 
 
@@ -296,7 +324,7 @@ def _clean_sdp(sdp: Any) -> str:
 def _ready(room_id: str, janus: Janus | None) -> Janus:
     if janus is None:
         raise MediaOff()
-    if not _is_live(room_id):
+    if not _is_live(room_id, lock=True):
         raise Conflict(NOT_LIVE, code="not_live")
     return janus
 
@@ -524,17 +552,9 @@ def allow_speaker(room_id: str, actor: Actor, hand_id: Any) -> MediaMember:
     ).scalar_one_or_none()
     if hand is None:
         raise NotFound("This hand is already lowered.", code="hand_not_found")
-    member = _member(room_id, hand.participant_key)
-    if member is None:
-        guest_id = hand.participant_key[2:] if hand.is_guest else None
-        member = MediaMember(
-            room_id=room_id,
-            participant_key=hand.participant_key,
-            display_name=hand.display_name,
-            role="guest" if hand.is_guest else "viewer",
-            guest_id=guest_id,
-        )
-        db.session.add(member)
+    guest_id = hand.participant_key[2:] if hand.is_guest else None
+    role = "guest" if hand.is_guest else "viewer"  # hosts and moderators don't raise hands
+    member = _locked_member(room_id, hand.participant_key, hand.display_name, role, guest_id)
     member.speak = True
     db.session.delete(hand)
     db.session.flush()
