@@ -109,7 +109,7 @@
     const key = "pub:" + source;
     if (pending.has(key)) return;
     pending.add(key);
-    const pc = newPeerConnection(() => dropPublisher(source, true));
+    const pc = newPeerConnection(() => { if (publishers[source] && publishers[source].pc === pc) dropPublisher(source, true); });
     try {
       tracks.forEach((t) => pc.addTransceiver(t.track || t.kind, { direction: "sendonly", streams: [stream] }));
       await pc.setLocalDescription(await pc.createOffer());
@@ -285,7 +285,7 @@
     if (pending.has(feed.id) || watching.has(feed.id)) return;
     pending.add(feed.id);
     const entry = { feed: feed.id, pc: null, peer: null, stream: new MediaStream(), tile: tileFor(feed), frames: -1, still: 0 };
-    entry.pc = newPeerConnection(() => unwatch(feed.id, true));
+    entry.pc = newPeerConnection(() => { if (watching.get(feed.id) === entry) unwatch(feed.id, true); });
     const video = entry.tile.querySelector("video");
     // The first frame shows the video at once; the stats (each media poll) notice when it stops.
     video.addEventListener("resize", () => {

@@ -251,6 +251,16 @@ def test_guest_sees_and_hears_the_host_speaks_when_allowed_and_stops_when_remove
     stops_receiving(guest, 2)
     expect(guest.locator("#closed-message")).to_have_text("A moderator removed you from this session.")
 
+    # Leave: the host's camera is off and the page says how to come back.
+    tool.get_by_role("button", name="Leave").click()
+    expect(tool.get_by_role("heading", name="You have left the session")).to_be_focused()
+    expect(tool.get_by_text("Reload the page to join again.")).to_be_visible()
+    wait_for(
+        lambda: tool_frame(host).evaluate("(window.__pcs || []).every(pc => pc.connectionState === 'closed')"),
+        2,
+        "every peer connection closed",
+    )
+
     # (7) Two tool workers served this room's signaling, and nothing answered 5xx.
     log = server.log_path.read_text()
     workers = set(re.findall(r'\[<(\d+)>\] "(?:GET|POST|DELETE) /api/rooms/[^/ ]+/media', log))
