@@ -139,16 +139,13 @@ def _janus_room(room_id: str, janus: Janus) -> MediaRoom:
     ).rowcount
     row = db.session.get(MediaRoom, room_id)
     if made:
-        with _Control(janus) as (session, handle):
-            _create_in_janus(janus, session, handle, row)
+        _create_in_janus(janus, row)
     return row
 
 
-def _create_in_janus(janus: Janus, session: int, handle: int, row: MediaRoom) -> None:
+def _create_in_janus(janus: Janus, row: MediaRoom) -> None:
     try:
-        janus.request(
-            session,
-            handle,
+        janus.control(
             {
                 "request": "create",
                 "admin_key": janus.admin_key,
@@ -179,48 +176,23 @@ def _join(janus: Janus, row: MediaRoom, body: dict[str, Any], jsep: dict[str, An
             if attempt == 2:
                 raise
             _forget_room_peers(row.room_id)  # Janus lost the room: every peer the tool held there is dead
-            with _Control(janus) as (control, control_handle):
-                _create_in_janus(janus, control, control_handle, row)
+            _create_in_janus(janus, row)
         except JanusError:
             _quietly_destroy(janus, session)
             raise
     raise AssertionError("unreachable")
 
 
-class _Control:
-    """A short-lived Janus session + VideoRoom handle for the tool's own synchronous requests."""
-
-    def __init__(self, janus: Janus):
-        self.janus = janus
-
-    def __enter__(self) -> tuple[int, int]:
-        self.session = self.janus.create_session()
-        try:
-            self.handle = self.janus.attach(self.session)
-        except JanusError:
-            self.janus.destroy_session(self.session)
-            raise
-        return self.session, self.handle
-
-    def __exit__(self, *exc) -> None:
-        with contextlib.suppress(JanusError):
-            self.janus.destroy_session(self.session)
-
-
 def _participants(janus: Janus, row: MediaRoom) -> dict[int, bool]:
     """{feed id: publishing} of the room as Janus has it now. A missing room is created again."""
-    with _Control(janus) as (session, handle):
-
-        def listing():
-            return janus.request(session, handle, {"request": "listparticipants", "room": row.janus_room})
-
-        try:
-            data = listing()
-        except RoomGone:
-            # Janus restarted (or never had it): every peer the tool held there is dead.
-            _forget_room_peers(row.room_id)
-            _create_in_janus(janus, session, handle, row)
-            data = listing()
+    listing = {"request": "listparticipants", "room": row.janus_room}
+    try:
+        data = janus.control(listing)
+    except RoomGone:
+        # Janus restarted (or never had it): every peer the tool held there is dead.
+        _forget_room_peers(row.room_id)
+        _create_in_janus(janus, row)
+        data = janus.control(listing)
     return {int(p["id"]): bool(p.get("publisher")) for p in data.get("participants", [])}
 
 
@@ -704,8 +676,8 @@ def end_room(room_id: str) -> None:
         sessions = db.session.execute(select(MediaPeer.janus_session).where(MediaPeer.room_id == room_id)).scalars()
         try:
             if row is not None:
-                with _Control(janus) as (session, handle), contextlib.suppress(RoomGone):
-                    janus.request(session, handle, {"request": "destroy", "room": row.janus_room, "secret": row.secret})
+                with contextlib.suppress(RoomGone):
+                    janus.control({"request": "destroy", "room": row.janus_room, "secret": row.secret})
             for janus_session in list(sessions):
                 janus.destroy_session(janus_session)
         except JanusError as exc:
