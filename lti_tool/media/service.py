@@ -248,16 +248,24 @@ def _locked_member(room_id: str, key: str, name: str, role: str, guest_id: str |
 
 
 def _drop_peer(janus: Janus | None, peer: MediaPeer, row: MediaRoom | None) -> None:
-    """End a peer in Janus (kick a publisher out of the room, destroy the session) and forget it.
-    Janus being down or the session gone already: the row goes anyway."""
+    """End a peer in Janus (kick a publisher out of the room, destroy the session) and forget it;
+    a publisher's watchers go with it (their pages see the peer gone and close it). Janus being down
+    or the session gone already: the rows go anyway."""
+    watchers = (
+        list(db.session.execute(select(MediaPeer).where(MediaPeer.feed_peer_id == peer.id)).scalars())
+        if peer.kind == "publisher"
+        else []
+    )
     if janus is not None:
         try:
             if peer.kind == "publisher" and row is not None:
                 _kick(janus, peer, row)
-            janus.destroy_session(peer.janus_session)
+            for gone in [peer, *watchers]:
+                janus.destroy_session(gone.janus_session)
         except JanusError as exc:
             log.info("media: could not end a peer in Janus (%s)", exc.code or exc.reason)
-    db.session.delete(peer)
+    for gone in [peer, *watchers]:
+        db.session.delete(gone)
 
 
 def _kick(janus: Janus, peer: MediaPeer, row: MediaRoom) -> None:
