@@ -90,6 +90,8 @@ class Janus:
         self.admin_key = admin_key
         self.event_wait = event_wait
         self._local = threading.local()
+        self._control: tuple[int, int] | None = None
+        self._control_lock = threading.Lock()
 
     # --- transport ---------------------------------------------------------------------------------
 
@@ -180,6 +182,32 @@ class Janus:
                 # Other events (new publishers, media state, …) are not ours: the poll reads Janus anew.
                 if event.get("transaction") == transaction and event.get("janus") == "event":
                     return Reply(self._plugin_data(event), event.get("jsep"))
+
+    def control(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A synchronous VideoRoom request of the tool's own (create, destroy, listparticipants, …) on
+        one long-lived handle per process; made again when Janus forgot it (timeout or restart)."""
+        for attempt in (1, 2):
+            session, handle = self._control_handle()
+            try:
+                return self.request(session, handle, body)
+            except SessionGone:
+                with self._control_lock:
+                    if self._control == (session, handle):
+                        self._control = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _control_handle(self) -> tuple[int, int]:
+        with self._control_lock:
+            if self._control is None:
+                session = self.create_session()
+                try:
+                    self._control = (session, self.attach(session))
+                except JanusError:
+                    self.destroy_session(session)
+                    raise
+            return self._control
 
     @staticmethod
     def _plugin_data(answer: dict[str, Any]) -> dict[str, Any]:

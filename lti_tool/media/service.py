@@ -139,16 +139,13 @@ def _janus_room(room_id: str, janus: Janus) -> MediaRoom:
     ).rowcount
     row = db.session.get(MediaRoom, room_id)
     if made:
-        with _Control(janus) as (session, handle):
-            _create_in_janus(janus, session, handle, row)
+        _create_in_janus(janus, row)
     return row
 
 
-def _create_in_janus(janus: Janus, session: int, handle: int, row: MediaRoom) -> None:
+def _create_in_janus(janus: Janus, row: MediaRoom) -> None:
     try:
-        janus.request(
-            session,
-            handle,
+        janus.control(
             {
                 "request": "create",
                 "admin_key": janus.admin_key,
@@ -179,48 +176,23 @@ def _join(janus: Janus, row: MediaRoom, body: dict[str, Any], jsep: dict[str, An
             if attempt == 2:
                 raise
             _forget_room_peers(row.room_id)  # Janus lost the room: every peer the tool held there is dead
-            with _Control(janus) as (control, control_handle):
-                _create_in_janus(janus, control, control_handle, row)
+            _create_in_janus(janus, row)
         except JanusError:
             _quietly_destroy(janus, session)
             raise
     raise AssertionError("unreachable")
 
 
-class _Control:
-    """A short-lived Janus session + VideoRoom handle for the tool's own synchronous requests."""
-
-    def __init__(self, janus: Janus):
-        self.janus = janus
-
-    def __enter__(self) -> tuple[int, int]:
-        self.session = self.janus.create_session()
-        try:
-            self.handle = self.janus.attach(self.session)
-        except JanusError:
-            self.janus.destroy_session(self.session)
-            raise
-        return self.session, self.handle
-
-    def __exit__(self, *exc) -> None:
-        with contextlib.suppress(JanusError):
-            self.janus.destroy_session(self.session)
-
-
 def _participants(janus: Janus, row: MediaRoom) -> dict[int, bool]:
     """{feed id: publishing} of the room as Janus has it now. A missing room is created again."""
-    with _Control(janus) as (session, handle):
-
-        def listing():
-            return janus.request(session, handle, {"request": "listparticipants", "room": row.janus_room})
-
-        try:
-            data = listing()
-        except RoomGone:
-            # Janus restarted (or never had it): every peer the tool held there is dead.
-            _forget_room_peers(row.room_id)
-            _create_in_janus(janus, session, handle, row)
-            data = listing()
+    listing = {"request": "listparticipants", "room": row.janus_room}
+    try:
+        data = janus.control(listing)
+    except RoomGone:
+        # Janus restarted (or never had it): every peer the tool held there is dead.
+        _forget_room_peers(row.room_id)
+        _create_in_janus(janus, row)
+        data = janus.control(listing)
     return {int(p["id"]): bool(p.get("publisher")) for p in data.get("participants", [])}
 
 
@@ -276,16 +248,24 @@ def _locked_member(room_id: str, key: str, name: str, role: str, guest_id: str |
 
 
 def _drop_peer(janus: Janus | None, peer: MediaPeer, row: MediaRoom | None) -> None:
-    """End a peer in Janus (kick a publisher out of the room, destroy the session) and forget it.
-    Janus being down or the session gone already: the row goes anyway."""
+    """End a peer in Janus (kick a publisher out of the room, destroy the session) and forget it;
+    a publisher's watchers go with it (their pages see the peer gone and close it). Janus being down
+    or the session gone already: the rows go anyway."""
+    watchers = (
+        list(db.session.execute(select(MediaPeer).where(MediaPeer.feed_peer_id == peer.id)).scalars())
+        if peer.kind == "publisher"
+        else []
+    )
     if janus is not None:
         try:
             if peer.kind == "publisher" and row is not None:
                 _kick(janus, peer, row)
-            janus.destroy_session(peer.janus_session)
+            for gone in [peer, *watchers]:
+                janus.destroy_session(gone.janus_session)
         except JanusError as exc:
             log.info("media: could not end a peer in Janus (%s)", exc.code or exc.reason)
-    db.session.delete(peer)
+    for gone in [peer, *watchers]:
+        db.session.delete(gone)
 
 
 def _kick(janus: Janus, peer: MediaPeer, row: MediaRoom) -> None:
@@ -704,8 +684,8 @@ def end_room(room_id: str) -> None:
         sessions = db.session.execute(select(MediaPeer.janus_session).where(MediaPeer.room_id == room_id)).scalars()
         try:
             if row is not None:
-                with _Control(janus) as (session, handle), contextlib.suppress(RoomGone):
-                    janus.request(session, handle, {"request": "destroy", "room": row.janus_room, "secret": row.secret})
+                with contextlib.suppress(RoomGone):
+                    janus.control({"request": "destroy", "room": row.janus_room, "secret": row.secret})
             for janus_session in list(sessions):
                 janus.destroy_session(janus_session)
         except JanusError as exc:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from ..clock import utcnow
+from ..database import writes_on_get
 from ..extensions import db
 from ..guest.confine import guest_route
 from ..session.views import _caller
@@ -28,6 +29,7 @@ def _done(**extra: Any):
 
 @bp.get("/api/rooms/<room_id>/media")
 @guest_route
+@writes_on_get  # keepalive stamps, a first room row, dead peers forgotten
 def media_state(room_id: str):
     actor = _caller(room_id)
     body = service.media_state(room_id, actor, service.client(), utcnow())

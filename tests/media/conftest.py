@@ -7,7 +7,10 @@ answers (canvas video + oscillator audio), so Janus sees genuine WebRTC peers.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import queue
+import threading
 import time
 
 import pytest
@@ -135,58 +138,105 @@ window.closePc = (id) => { window.pcs[id].close(); };
 """
 
 
+class _ChromiumThread:
+    """Headless Chromium driven from a thread of its own: Playwright's sync API refuses to start in a
+    thread where another Playwright (tests/browser's, session-wide) already runs its event loop."""
+
+    def __init__(self):
+        self._jobs: queue.Queue = queue.Queue()
+        self._ready: concurrent.futures.Future = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._run, name="media-chromium", daemon=True)
+        self._thread.start()
+        self._ready.result(timeout=60)
+
+    def _run(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                self._ready.set_result(True)
+                while (job := self._jobs.get()) is not None:
+                    fn, future = job
+                    try:
+                        future.set_result(fn(browser))
+                    except BaseException as exc:
+                        future.set_exception(exc)
+                browser.close()
+        except BaseException as exc:
+            if not self._ready.done():
+                self._ready.set_exception(exc)
+
+    def call(self, fn, timeout: float = 30):
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((fn, future))
+        return future.result(timeout=timeout)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(30)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--autoplay-policy=no-user-gesture-required",
+    # Real host candidates, not mDNS names (a page granted camera access gets them anyway).
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+
 class WebRTC:
     """Real WebRTC peers in one Chromium page: offers to publish, answers to subscribe, stats."""
 
-    def __init__(self, page):
+    def __init__(self, chromium: _ChromiumThread, context, page):
+        self._chromium = chromium
+        self.context = context
         self.page = page
 
+    def _eval(self, expression: str, arg=None):
+        return self._chromium.call(lambda _browser: self.page.evaluate(expression, arg))
+
     def offer(self) -> tuple[str, str]:
-        return tuple(self.page.evaluate("makeOffer()"))
+        return tuple(self._eval("() => makeOffer()"))
 
     def apply_answer(self, pc: str, sdp: str) -> None:
-        self.page.evaluate("([id, sdp]) => applyAnswer(id, sdp)", [pc, sdp])
+        self._eval("([id, sdp]) => applyAnswer(id, sdp)", [pc, sdp])
 
     def accept(self, offer_sdp: str) -> tuple[str, str]:
-        return tuple(self.page.evaluate("sdp => acceptOffer(sdp)", offer_sdp))
+        return tuple(self._eval("sdp => acceptOffer(sdp)", offer_sdp))
 
     def stats(self, pc: str) -> dict:
-        return self.page.evaluate("id => pcStats(id)", pc)
+        return self._eval("id => pcStats(id)", pc)
 
     def close(self, pc: str) -> None:
-        self.page.evaluate("id => closePc(id)", pc)
+        self._eval("id => closePc(id)", pc)
 
 
 @pytest.fixture(scope="session")
 def _chromium():
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         pytest.skip("Playwright is not installed (pip install -e '.[test]')")
     if not os.path.exists(CHROMIUM):
         if os.environ.get("LTI_TOOL_REQUIRE_BROWSER") == "1":
             pytest.fail(f"Chromium not found at {CHROMIUM}")
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--autoplay-policy=no-user-gesture-required",
-                # Real host candidates, not mDNS names (a page granted camera access gets them anyway).
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-            ],
-        )
-        yield browser
-        browser.close()
+    chromium = _ChromiumThread()
+    yield chromium
+    chromium.stop()
 
 
 @pytest.fixture
 def webrtc(_chromium):
-    context = _chromium.new_context()
-    page = context.new_page()
-    page.goto("about:blank")
-    page.add_script_tag(content=PEER_JS)
-    yield WebRTC(page)
-    context.close()
+    def open_page(browser):
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto("about:blank")
+        page.add_script_tag(content=PEER_JS)
+        return context, page
+
+    context, page = _chromium.call(open_page)
+    yield WebRTC(_chromium, context, page)
+    _chromium.call(lambda _browser: context.close())

@@ -183,7 +183,8 @@ def test_allow_to_speak_then_stop_speaking_ends_publishing_in_janus_within_2_s(
     assert response.status_code == 200, response.get_json()
     wait_for(lambda: publishers(media_app, janus_server.entry, room.id) == [], 2, message="no publisher in Janus")
     assert room.state(guest).get_json()["you"]["can_publish"] is False
-    assert feeds(room, room.host)["feeds"] == []
+    after = feeds(room, room.host)
+    assert after["feeds"] == [] and after["you"]["peers"] == []  # the host's watcher went with the feed
     _, sdp = webrtc.offer()
     again = room.call(guest, "POST", "/media/publish", {"sdp": sdp})
     assert again.status_code == 403 and again.get_json()["code"] == "not_speaker"

@@ -57,3 +57,28 @@ def test_guest_receives_the_hosts_video_and_audio(media_room, webrtc):
         message="decoded video frames and audio packets at the guest",
     )
     assert stats["state"] == "connected"
+
+
+def test_camera_and_screen_are_two_feeds_and_publishing_again_replaces_one(media_room, media_app, janus_server, webrtc):
+    from tests.media.test_rules import publishers
+
+    room = media_room
+    room.start()
+    guest = room.guest()
+    _, camera = publish(room, room.host, webrtc)
+    _, screen = publish(room, room.host, webrtc, source="screen")
+    listed = wait_for(lambda: len(f := feeds(room, guest)["feeds"]) == 2 and f, 10, message="two feeds")
+    assert [(f["id"], f["source"]) for f in listed] == [(screen["feed"], "screen"), (camera["feed"], "camera")]
+
+    _, camera_again = publish(room, room.host, webrtc)
+    assert camera_again["feed"] != camera["feed"]
+    listed = wait_for(
+        lambda: {f["id"] for f in feeds(room, guest)["feeds"]} == {screen["feed"], camera_again["feed"]},
+        10,
+        message="the new camera feed instead of the old one",
+    )
+    assert len(publishers(media_app, janus_server.entry, room.id)) == 2
+    peers = feeds(room, room.host)["you"]["peers"]
+    assert {p["id"] for p in peers} == {screen["peer"], camera_again["peer"]}
+    response = room.call(guest, "POST", "/media/subscribe", {"feed": camera["feed"]})
+    assert response.status_code == 404 and response.get_json()["code"] == "feed_not_found"
