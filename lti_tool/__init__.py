@@ -85,6 +85,8 @@ def register_blueprints(app: Flask, settings) -> None:
     from .guest import init_app as init_guest
     from .links.views import bp as links_bp
     from .lti.views import bp as lti_bp
+    from .media.present import bp as present_bp
+    from .media.views import bp as media_bp
     from .ops import bp as ops_bp
     from .platforms.views import bp as platforms_bp
     from .session.views import bp as session_bp
@@ -94,6 +96,8 @@ def register_blueprints(app: Flask, settings) -> None:
     app.register_blueprint(links_bp)
     app.register_blueprint(platforms_bp)
     app.register_blueprint(session_bp)
+    app.register_blueprint(media_bp)
+    app.register_blueprint(present_bp)
     init_guest(app)
     if settings.demo:
         from .demo.views import bp as demo_bp

@@ -25,6 +25,8 @@ lti_group.add_command(db_group)
 lti_group.add_command(platforms_cli.platform_group)
 lti_group.add_command(platforms_cli.modules_group)
 lti_group.add_command(platforms_cli.info)
+media_group = AppGroup("media", help="Audio and video (the Janus media server).")
+lti_group.add_command(media_group)
 
 
 def keys_dir() -> Path:
@@ -84,6 +86,38 @@ def keys_retire(force: bool) -> None:
         click.echo(f"Retired {key.path.name} (kid {key.kid}) to {RETIRED_DIR}/.")
 
 
+@media_group.command("janus-config", help="Write a hardened Janus config into DIR and print the config.json entry.")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Address of Janus's HTTP API (loopback or private).")
+@click.option("--port", default=8088, show_default=True, type=click.IntRange(1, 65535), help="Port of that API.")
+def media_janus_config(directory: Path, ip: str, port: int) -> None:
+    import ipaddress
+    import json
+
+    from .media.janusconf import JanusSetup, write_config
+
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        raise click.ClickException(f"--ip: {ip!r} is not an IP address") from None
+    if not (address.is_loopback or address.is_private) or address.is_unspecified:
+        raise click.ClickException(
+            f"--ip: {ip} is not a loopback or private address; Janus's API must not be reachable from browsers"
+        )
+    settings = current_app.config["TOOL"]
+    setup = JanusSetup(
+        http_ip=ip, http_port=port, rtp_port_range=settings.rtp_port_range, nat_1_1_mapping=settings.nat_1_1_mapping
+    )
+    try:
+        entry = write_config(directory.resolve(), setup)
+    except OSError as exc:
+        raise click.ClickException(f"could not write {directory}: {exc.strerror}") from None
+    click.echo(f"Wrote janus.jcfg, janus.transport.http.jcfg and janus.plugin.videoroom.jcfg to {directory}.")
+    click.echo(f"Run Janus with: janus -F {directory.resolve()} -C {directory.resolve() / 'janus.jcfg'}")
+    click.echo("Put this in config.json under media.janus (keep it secret):")
+    click.echo(json.dumps({"media": {"janus": [entry]}}, indent=2))
+
+
 @db_group.command("upgrade", help="Apply pending migrations.")
 def db_upgrade() -> None:
     from .database import upgrade_database
@@ -140,6 +174,7 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     from . import create_app
     from .database import upgrade_database
     from .lti.keys import ensure_key
+    from .media import process as media_process
 
     if demo:
         os.environ["LTI_TOOL_DEMO"] = "1"
@@ -152,9 +187,10 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     upgrade_database(app)
     base = app.config["TOOL"].base_url
     click.echo(f"Open {base}/demo/ to try the tool with the demo LMS." if demo else f"Serving {base}")
+    janus = media_process.start_for_demo(app.instance_path, app.config["TOOL"], click.echo) if demo else None
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     os.chdir(PROJECT_ROOT)
-    os.execv(
+    media_process.exec_supervised(
         gunicorn,
         [
             gunicorn,
@@ -170,4 +206,5 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
             "python:lti_tool.gunicorn_conf",
             "wsgi:app",
         ],
+        janus,
     )

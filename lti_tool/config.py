@@ -43,6 +43,18 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class JanusServer:
+    """One Janus media server (config.json `media.janus[i]`): its HTTP API and its two secrets."""
+
+    url: str
+    api_secret: str
+    admin_key: str
+
+    def __repr__(self) -> str:  # never print the secrets
+        return f"JanusServer(url={self.url!r})"
+
+
+@dataclass(frozen=True)
 class ToolSettings:
     """The validated configuration that the rest of the app reads."""
 
@@ -60,6 +72,9 @@ class ToolSettings:
     redis_url: str | None = None
     trusted_proxies: int = 0
     private_hosts: tuple[str, ...] = ()
+    janus: tuple[JanusServer, ...] = ()
+    rtp_port_range: str = "20000-40000"
+    nat_1_1_mapping: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,11 +105,18 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     modules = _modules(raw.get("modules", DEFAULT_MODULES), f"{where}: modules")
     roles = _roles(raw.get("roles", {}), where)
     platforms = _platforms(raw.get("platforms", {}), where)
-    embed_origins = _section(raw, "media", where).get("embed_origins", [])
+    media = _section(raw, "media", where)
+    embed_origins = media.get("embed_origins", [])
     if not isinstance(embed_origins, list):
         raise ConfigError(f"{where}: media.embed_origins: must be a list of origins")
     for i, origin in enumerate(embed_origins):
         _url(origin, f"{where}: media.embed_origins[{i}]")
+
+    janus = _janus(_janus_env() if os.environ.get("LTI_TOOL_MEDIA_JANUS") else media.get("janus", []), where)
+    rtp_port_range = _port_range(media.get("rtp_port_range", "20000-40000"), where)
+    nat_1_1_mapping = media.get("nat_1_1_mapping")
+    if nat_1_1_mapping is not None and not (isinstance(nat_1_1_mapping, str) and _is_ip(nat_1_1_mapping)):
+        raise ConfigError(f"{where}: media.nat_1_1_mapping: must be the public IP address of the Janus host")
 
     private_hosts = _private_hosts(_section(raw, "outbound", where).get("private_hosts", []), where)
 
@@ -125,6 +147,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
         redis_url=os.environ.get("REDIS_URL") or None,
         trusted_proxies=_int_env("TRUSTED_PROXIES", 0),
         private_hosts=private_hosts,
+        janus=janus,
+        rtp_port_range=rtp_port_range,
+        nat_1_1_mapping=nat_1_1_mapping,
         extra=overrides,
     )
 
@@ -237,6 +262,46 @@ def _platforms(value: Any, where: str) -> dict[str, list[dict[str, Any]]]:
                 _modules(reg["modules"], f"{label}.modules")
         platforms[issuer] = regs
     return platforms
+
+
+def _janus_env() -> Any:
+    """`LTI_TOOL_MEDIA_JANUS` (JSON, the same shape as media.janus) wins over the file: `serve --demo`
+    passes the Janus it started to its workers this way."""
+    try:
+        return json.loads(os.environ["LTI_TOOL_MEDIA_JANUS"])
+    except json.JSONDecodeError:
+        raise ConfigError("LTI_TOOL_MEDIA_JANUS: not valid JSON (a list like media.janus)") from None
+
+
+def _janus(value: Any, where: str) -> tuple[JanusServer, ...]:
+    label = f"{where}: media.janus"
+    example = '[{"url": "http://127.0.0.1:8088/janus", "api_secret": "…", "admin_key": "…"}]'
+    if not isinstance(value, list):
+        raise ConfigError(f"{label}: must be a list of Janus servers, e.g. {example}")
+    servers = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{label}[{i}]: must be an object like {example[1:-1]}")
+        unknown = sorted(set(entry) - {"url", "api_secret", "admin_key"})
+        if unknown:
+            raise ConfigError(f"{label}[{i}]: unknown key {unknown[0]!r} (known: url, api_secret, admin_key)")
+        url = _url(entry.get("url"), f"{label}[{i}].url")
+        for key in ("api_secret", "admin_key"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise ConfigError(
+                    f"{label}[{i}].{key}: missing; 'lti-tool media janus-config DIR' prints the matching entry"
+                )
+        servers.append(JanusServer(url=url.rstrip("/"), api_secret=entry["api_secret"], admin_key=entry["admin_key"]))
+    return tuple(servers)
+
+
+def _port_range(value: Any, where: str) -> str:
+    label = f"{where}: media.rtp_port_range"
+    match = re.fullmatch(r"([0-9]{1,5})-([0-9]{1,5})", value) if isinstance(value, str) else None
+    low, high = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not (1024 <= low < high <= 65535):
+        raise ConfigError(f'{label}: must be "LOW-HIGH" UDP ports between 1024 and 65535, e.g. "20000-40000"')
+    return value
 
 
 def _private_hosts(value: Any, where: str) -> tuple[str, ...]:

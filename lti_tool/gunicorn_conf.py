@@ -55,6 +55,7 @@ class RedactingLogger(Logger):
             "path": redact(environ.get("PATH_INFO", "")),
             "status": resp.status_code,
             "ms": round(request_time.total_seconds() * 1000, 1),
+            "pid": os.getpid(),
         }
         if _json():
             stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -62,7 +63,7 @@ class RedactingLogger(Logger):
                 {"ts": stamp, "level": "INFO", "logger": "gunicorn.access", "request_id": request_id} | fields
             )
         else:
-            line = '{remote} "{method} {path}" {status} {ms}ms'.format(**fields) + f" rid={request_id}"
+            line = '{remote} "{method} {path}" {status} {ms}ms rid={rid} pid={pid}'.format(rid=request_id, **fields)
         self.access_log.info(line)  # no args: the line is not %-formatted again
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -155,6 +156,8 @@ class GuestLink(db.Model):
     max_clicks: Mapped[int | None] = mapped_column(Integer)
     used_clicks: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Guests can speak": guests of this link publish audio/video once admitted.
+    guests_can_speak: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -269,3 +272,54 @@ class RateCounter(db.Model):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MediaRoom(db.Model):
+    """The room's VideoRoom in Janus while its session is live. Ids and secrets never reach a browser."""
+
+    __tablename__ = "media_room"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), primary_key=True)
+    janus_room: Mapped[int] = mapped_column(BigInteger, unique=True)
+    secret: Mapped[str] = mapped_column(String(64))  # VideoRoom room secret: kick, moderate, destroy
+    pin: Mapped[str] = mapped_column(String(64))  # needed to join the room at all
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MediaMember(db.Model):
+    """A person's media rights in a room's live session. `speak`: None = by role/link, True = allowed
+    to speak, False = stopped by a moderator. `id` is the opaque token moderators act on."""
+
+    __tablename__ = "media_member"
+    __table_args__ = (UniqueConstraint("room_id", "participant_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    participant_key: Mapped[str] = mapped_column(String(300))
+    display_name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    guest_id: Mapped[str | None] = mapped_column(String(32))
+    speak: Mapped[bool | None] = mapped_column(Boolean)
+    audio_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MediaPeer(db.Model):
+    """One peer connection the tool holds in Janus for a member: a publisher (camera or screen) or a
+    subscriber of one feed. `id` is what the page names it by; for a publisher it is also its feed."""
+
+    __tablename__ = "media_peer"
+    __table_args__ = (Index("ix_media_peer_room_kind", "room_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("media_member.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # publisher | subscriber
+    source: Mapped[str | None] = mapped_column(String(16))  # camera | screen (publishers)
+    feed_id: Mapped[int] = mapped_column(BigInteger)  # publisher: its Janus id; subscriber: the feed watched
+    feed_peer_id: Mapped[str | None] = mapped_column(String(32))  # subscriber: the publisher peer watched
+    janus_session: Mapped[int] = mapped_column(BigInteger)
+    janus_handle: Mapped[int] = mapped_column(BigInteger)
+    audio_mid: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -40,7 +40,14 @@ def valid() -> dict:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    for name in ("LTI_TOOL_CONFIG", "LTI_TOOL_BASE_URL", "LTI_TOOL_DEMO", "SECRET_KEY", "DATABASE_URL"):
+    for name in (
+        "LTI_TOOL_CONFIG",
+        "LTI_TOOL_BASE_URL",
+        "LTI_TOOL_DEMO",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "LTI_TOOL_MEDIA_JANUS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -117,6 +124,34 @@ CASES = {
         broken(lambda c: c.update(outbound={"private_hosts": ["https://sakai.example.edu/portal"]})),
         "outbound.private_hosts[0]: 'https://sakai.example.edu/portal' is neither a host name",
     ),
+    "janus_not_a_list": (
+        broken(lambda c: c.update(media={"janus": {"url": "http://127.0.0.1:8088/janus"}})),
+        "media.janus: must be a list of Janus servers",
+    ),
+    "janus_bad_url": (
+        broken(lambda c: c.update(media={"janus": [{"url": "127.0.0.1:8088", "api_secret": "a", "admin_key": "b"}]})),
+        "media.janus[0].url: '127.0.0.1:8088' is not an http(s) URL",
+    ),
+    "janus_missing_api_secret": (
+        broken(lambda c: c.update(media={"janus": [{"url": "http://127.0.0.1:8088/janus", "admin_key": "b"}]})),
+        "media.janus[0].api_secret: missing; 'lti-tool media janus-config DIR' prints the matching entry",
+    ),
+    "janus_unknown_key": (
+        broken(
+            lambda c: c.update(
+                media={"janus": [{"url": "http://j/janus", "api_secret": "a", "admin_key": "b", "x": 1}]}
+            )
+        ),
+        "media.janus[0]: unknown key 'x'",
+    ),
+    "rtp_port_range_backwards": (
+        broken(lambda c: c.update(media={"rtp_port_range": "40000-20000"})),
+        'media.rtp_port_range: must be "LOW-HIGH" UDP ports',
+    ),
+    "nat_mapping_not_an_ip": (
+        broken(lambda c: c.update(media={"nat_1_1_mapping": "janus.example.edu"})),
+        "media.nat_1_1_mapping: must be the public IP address",
+    ),
     "private_hosts_not_a_name": (
         broken(lambda c: c.update(outbound={"private_hosts": ["sakai example"]})),
         "outbound.private_hosts[0]: 'sakai example' is neither",
@@ -133,6 +168,26 @@ def test_broken_config_is_one_clear_line(tmp_path, case):
     assert "\n" not in message
     assert message.startswith("tool-config.json: "), message
     assert words in message, message
+
+
+def test_media_janus_is_read_and_its_secrets_never_printed(tmp_path, monkeypatch):
+    monkeypatch.delenv("LTI_TOOL_MEDIA_JANUS", raising=False)
+    config = valid()
+    config["media"] = {"janus": [{"url": "http://10.0.0.5:8088/janus/", "api_secret": "s3cr3t", "admin_key": "k3y"}]}
+    settings = load(tmp_path, config)
+    (server,) = settings.janus
+    assert (server.url, server.api_secret, server.admin_key) == ("http://10.0.0.5:8088/janus", "s3cr3t", "k3y")
+    assert "s3cr3t" not in repr(settings) and "k3y" not in repr(settings)
+    assert load(tmp_path, valid()).janus == ()
+
+
+def test_media_janus_from_the_environment_wins(tmp_path, monkeypatch):
+    entry = {"url": "http://127.0.0.1:9/janus", "api_secret": "a", "admin_key": "b"}
+    monkeypatch.setenv("LTI_TOOL_MEDIA_JANUS", json.dumps([entry]))
+    assert load(tmp_path, valid()).janus[0].url == "http://127.0.0.1:9/janus"
+    monkeypatch.setenv("LTI_TOOL_MEDIA_JANUS", "[not json")
+    with pytest.raises(ConfigError, match=r"^LTI_TOOL_MEDIA_JANUS: not valid JSON"):
+        load(tmp_path, valid())
 
 
 def test_missing_file_names_the_path(tmp_path):

@@ -56,14 +56,18 @@ class LinkInput:
     name: str
     max_clicks: int | None
     duration_days: int | None
+    guests_can_speak: bool = False
 
 
-def parse_link_input(name: Any, max_clicks: Any, duration_days: Any) -> LinkInput:
+def parse_link_input(name: Any, max_clicks: Any, duration_days: Any, guests_can_speak: Any = None) -> LinkInput:
     """Validate the "Create new link" fields; the first problem is raised with its field."""
+    if guests_can_speak is not None and not isinstance(guests_can_speak, bool):
+        raise ValidationError("Guests can speak must be on or off.", field="guests_can_speak")
     return LinkInput(
         name=_clean_name(name),
         max_clicks=_optional_whole(max_clicks, 1, CLICKS_MAX, CLICKS_INVALID, "max_clicks"),
         duration_days=_optional_whole(duration_days, 1, DAYS_MAX, DAYS_INVALID, "duration_days"),
+        guests_can_speak=bool(guests_can_speak),
     )
 
 
@@ -152,6 +156,7 @@ def create_link(room: Room, data: LinkInput, *, actor: Actor, now: datetime) -> 
             "max_clicks": link.max_clicks,
             "duration_days": data.duration_days,
             "expires_at": expires_at.isoformat() if expires_at else None,
+            "guests_can_speak": link.guests_can_speak,
         },
         now,
     )
@@ -170,6 +175,7 @@ def _insert_in_free_slot(
             max_clicks=data.max_clicks,
             used_clicks=0,
             expires_at=expires_at,
+            guests_can_speak=data.guests_can_speak,
             created_by=actor.sub,
             created_at=now,
         )

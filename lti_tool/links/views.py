@@ -33,7 +33,9 @@ def list_links(room_id: str):
 def create_link(room_id: str):
     room = managed_room(room_id)
     body = json_body()
-    data = service.parse_link_input(body.get("name"), body.get("max_clicks"), body.get("duration_days"))
+    data = service.parse_link_input(
+        body.get("name"), body.get("max_clicks"), body.get("duration_days"), body.get("guests_can_speak")
+    )
     link = service.create_link(room, data, actor=actor(), now=utcnow())
     created, state = link_view(link, room), window_state(room)
     db.session.commit()
@@ -132,6 +134,7 @@ def link_view(link: GuestLink, room: Room) -> dict[str, Any]:
         "used_clicks": link.used_clicks,
         "clicks_label": "unlimited" if link.max_clicks is None else f"{link.used_clicks} of {link.max_clicks}",
         "expires_at": expires_at.isoformat().replace("+00:00", "Z") if expires_at else None,
+        "guests_can_speak": link.guests_can_speak,
         "created_at": as_utc(link.created_at).isoformat().replace("+00:00", "Z"),
         "status": service.link_status(link, room, utcnow()),
     }

@@ -25,9 +25,10 @@ PAGE_FACTS = Prepared(
 )
 
 
-def media_page(ctx: LaunchContext) -> Callable[[], str]:
+def media_page(ctx: LaunchContext, *, present: bool = False) -> Callable[[], str]:
     """The room's page for a launch: reads what it shows now (one statement) and returns the
-    function that renders it (no database work)."""
+    function that renders it (no database work). `present`: the page in a window of its own, for
+    sharing a screen (lti_tool/media/present.py)."""
     room = g.get("launched_room") or LaunchedRoom.of(db.session.get(Room, ctx.room_id))
     run_state, guest_group_name = PAGE_FACTS.first({"room_id": room.id})
 
@@ -52,6 +53,7 @@ def media_page(ctx: LaunchContext) -> Callable[[], str]:
             token_field=TOKEN_FIELD,
             html_lang=ctx.locale.split("_")[0] or "en",
             locale=ctx.locale.replace("_", "-"),
+            present=present,
         )
 
     return render

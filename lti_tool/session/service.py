@@ -20,6 +20,7 @@ from ..clock import as_utc
 from ..database import dialect_insert
 from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
+from ..media import service as media
 from ..models import ChatMessage, Guest, Presence, RaisedHand, Room, RoomSession
 from ..rooms.service import bump_version
 
@@ -139,6 +140,7 @@ def end_session(room_id: str, actor: Actor, now: datetime) -> None:
         execution_options={"synchronize_session": False},
     )
     db.session.execute(delete(RaisedHand).where(RaisedHand.room_id == room_id))
+    media.end_room(room_id)  # everyone's audio and video ends with the session
     bump_version(room_id)
     audit(room_id, actor, "session.end")
 
@@ -336,6 +338,7 @@ def remove_guest(room_id: str, guest_id: str, actor: Actor, now: datetime) -> No
     if not removed:
         raise NotFound("This guest is no longer in the room.", code="guest_not_found")
     forget_participant(room_id, f"g:{guest_id}")
+    media.end_person(room_id, f"g:{guest_id}")  # their audio and video end in the media server before we answer
     bump_version(room_id)
     audit(room_id, actor, "guest.remove", guest_id=guest_id)
 
@@ -524,10 +527,16 @@ def poll_facts(room_id: str, actor: Actor, now: datetime) -> PollFacts | None:
     return PollFacts(version, chat_max or 0, f"{count}.{id_sum}", seen, names_visible)
 
 
-def people_cursor(people: str, actor: Actor, names_visible: bool) -> str:
+def people_cursor(people: str, actor: Actor, names_visible: bool, speakers: frozenset[str] = frozenset()) -> str:
     """The presence cursor as this actor's page holds it: a guest's list also changes when the room
-    starts or stops showing every name to guests."""
-    return people + "n" if actor.is_guest and names_visible else people
+    starts or stops showing every name to guests, or when someone starts or stops speaking."""
+    if not actor.is_guest:
+        return people
+    if names_visible:
+        return people + "n"
+    if not speakers:
+        return people
+    return people + "s" + hashlib.sha256("\n".join(sorted(speakers)).encode()).hexdigest()[:12]
 
 
 def etag(room_id: str, actor: Actor, facts: PollFacts) -> str:
@@ -567,6 +576,7 @@ def _shared(room: Room, since: int, chat_max: int, send_people: bool, people: st
         },
         "stage": {"kind": room.media_kind, "url": room.media_url},
         "guest_chat_enabled": room.guest_chat_enabled,
+        "media": {"configured": media.configured()},
         "participants": [p.shown() for p in participants(room.id, now, people)] if send_people else None,
         "participants_unnamed": 0 if send_people else None,
         "people_cursor": people,
@@ -594,10 +604,11 @@ def state(
     """The room as this actor may see it. The participants list is left out (None) when the client
     already has the list of this presence cursor: a chat message must not resend 500 names.
     A guest's list names only those `shown_to_guests` names; `participants_unnamed` counts the rest."""
-    cursor = people_cursor(people, actor, room.guest_names_visible)
+    cursor = people_cursor(people, actor, room.guest_names_visible, speakers)
     send_people = people_known != cursor
     shared = _shared(room, since, chat_max, send_people, people, now)
     live = shared["session"]["state"] == LIVE
+    rights = media.you(room.id, actor, live)
     body: dict[str, Any] = {
         **shared,
         "people_cursor": cursor,
@@ -609,6 +620,8 @@ def state(
             "can_chat": live and (not actor.is_guest or room.guest_chat_enabled),
             "can_raise_hand": live and not actor.can_manage,
             "hand_raised": hand_raised(room.id, actor),
+            "can_publish": rights.can_publish,
+            "audio_muted_by_host": rights.audio_muted_by_host,
         },
     }
     if actor.is_guest and send_people:

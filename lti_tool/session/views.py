@@ -19,6 +19,7 @@ from ..guest.confine import guest_route, request_guest
 from ..guest.identity import clear_guest_cookie
 from ..guest.service import CLOSED, SessionClosed
 from ..lti.context import load_launch, token_from_request
+from ..media import service as media
 from ..models import Room
 from ..security import allows_line_breaks
 from . import service
@@ -115,15 +116,14 @@ def state(room_id: str):
         facts = _facts(room_id, actor, now)
     tag = service.etag(room_id, actor, facts)
     # 304 only for a client that already holds this state: same ETag, all chat, current people list.
-    people = service.people_cursor(facts.people, actor, facts.names_visible)
+    speakers = media.speaker_keys(room_id) if actor.is_guest and not facts.names_visible else frozenset()
+    people = service.people_cursor(facts.people, actor, facts.names_visible, speakers)
     caught_up = since >= facts.chat_max and people_known == people
     if caught_up and tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = make_response("", 304)
     else:
-        # Speakers (allowed to speak, or publishing) come from the media work once it is wired in;
-        # until then guests see hosts and moderators by name.
         room = _room(room_id)
-        body = service.state(room, actor, since, facts.chat_max, people_known, facts.people, now, speakers=frozenset())
+        body = service.state(room, actor, since, facts.chat_max, people_known, facts.people, now, speakers)
         response = jsonify(body)
         if body["chat"]["cursor"] < facts.chat_max:
             tag = None  # a page of a long backlog: the client is not caught up yet

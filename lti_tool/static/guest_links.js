@@ -127,13 +127,15 @@
     }
     const clicks = document.createElement("td");
     clicks.textContent = link.clicks_label;
+    const speak = document.createElement("td");
+    speak.textContent = link.guests_can_speak ? "Yes" : "No";
     const actions = document.createElement("td");
     actions.className = "link-actions";
     actions.append(
-      iconButton("icon-copy", "Copy link " + link.name, () => copyLink(link)),
+      iconButton("icon-copy", "Copy link " + link.name, (event) => copyLink(link, event.currentTarget)),
       iconButton("icon-trash", "Delete link " + link.name, () => confirmDelete(link)),
     );
-    row.append(name, expirationCell(link), clicks, actions);
+    row.append(name, expirationCell(link), clicks, speak, actions);
     return row;
   }
 
@@ -229,6 +231,7 @@
       name: fields.name.input.value,
       max_clicks: fields.max_clicks.input.value.trim(),
       duration_days: fields.duration_days.input.value.trim(),
+      guests_can_speak: $("link-guests-can-speak").checked,
     };
     if (!body.name.trim()) {
       fieldError({ field: "name", error: "Enter a link name." });
@@ -259,13 +262,33 @@
   }
 
   // ---- Copy --------------------------------------------------------------------------------------
-  async function copyLink(link) {
+  // Sakai's frame does not delegate `clipboard-write`, so the Clipboard API refuses there; copying a
+  // selection (execCommand) still works on the click.
+  function copySelected(text) {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.readOnly = true;
+    area.className = "offscreen";
+    dialog.append(area); // inside the modal dialog: outside it the page is inert
+    area.select();
+    let copied = false;
+    try { copied = document.execCommand("copy"); } catch (err) { copied = false; }
+    area.remove();
+    return copied;
+  }
+
+  async function copyLink(link, button) {
     fallback.hidden = true;
     try {
       if (!navigator.clipboard || !navigator.clipboard.writeText) throw new Error("no clipboard");
       await navigator.clipboard.writeText(link.url);
       announce("Link copied");
     } catch (err) {
+      if (copySelected(link.url)) {
+        button.focus();
+        announce("Link copied");
+        return;
+      }
       // Inside some iframes the clipboard API is missing or refused: offer the URL selected.
       fallbackLabel.textContent = "Link for " + link.name;
       fallbackInput.value = link.url;

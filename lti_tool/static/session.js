@@ -158,10 +158,12 @@
     renderChat(data.chat, you);
     if (you.can_manage) {
       renderGuests(data.guests || []);
-      renderHands(data.hands || []);
+      renderHands(data.hands || [], Boolean(data.media && data.media.configured) && state === "live");
       syncSettings(data);
     }
     last = data;
+    root.dispatchEvent(new CustomEvent("session-state", { detail: data })); // media.js follows
+
   }
 
   function renderStage(data) {
@@ -292,7 +294,7 @@
       }, "button small secondary"));
     }
     // Privacy: a host can erase a guest's name and email at once, not only after the retention period.
-    actions.append(" ", button("Delete record", "Delete the record of " + guest.name, () => {
+    actions.append(" ", button("Delete record", "Delete record of " + guest.name, () => {
       if (window.confirm("Delete " + guest.name + "'s name and email now? This can't be undone, and they leave the session.")) {
         act("DELETE", "/guests/" + encodeURIComponent(guest.id));
       }
@@ -309,14 +311,23 @@
     beep();
   }
 
-  function renderHands(hands) {
+  function renderHands(hands, mediaOn) {
     $("hands-panel").hidden = false;
     $("hands-count").textContent = "(" + hands.length + ")";
     $("hands-empty").hidden = hands.length > 0;
     const before = last && last.hands ? new Set(last.hands.map((h) => h.id)) : null;
     $("hands-list").replaceChildren(...hands.map((hand) => {
-      const li = el("li", hand.name);
+      const li = el("li");
+      const name = el("span", hand.name);
+      name.id = "hand-" + Number(hand.id);
+      li.append(name);
       if (hand.is_guest) li.append(" ", badge("Guest"));
+      if (mediaOn && window.liveMediaAllowToSpeak) {
+        // The name stays exactly "Allow to speak"; whose hand it is comes as its description.
+        const allow = button("Allow to speak", undefined, () => window.liveMediaAllowToSpeak(hand.id), "button small");
+        allow.setAttribute("aria-describedby", name.id);
+        li.append(" ", allow);
+      }
       li.append(" ", button("Lower", "Lower the hand of " + hand.name, () => act("DELETE", "/hands/" + hand.id)));
       return li;
     }));
@@ -341,6 +352,7 @@
   function showClosed(message) {
     stopped = true;
     clearTimeout(timer);
+    root.dispatchEvent(new CustomEvent("session-closed"));
     $("live-panels").hidden = true;
     ["start-session", "end-session", "hand-button"].forEach((id) => hide($(id)));
     $("stage-screen").replaceChildren();
@@ -386,6 +398,7 @@
     act(raised ? "DELETE" : "POST", "/hand").then(() => announce(raised ? "Hand lowered." : "Hand raised."));
   });
   $("admit-all").addEventListener("click", () => act("POST", "/guests/admit-all"));
+  root.addEventListener("session-leave", () => showClosed("Reload the page to join again."));
 
   const chatForm = $("chat-form");
   const chatInput = $("chat-input");

@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
     # one launch in ten, and then waits forever.
     "--disable-site-isolation-trials",
     "--disable-features=IsolateOrigins,site-per-process",
+    # A moving test pattern and a beep for getUserMedia/getDisplayMedia, granted without a prompt.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 SERVER_START_DEADLINE = 30.0
@@ -138,14 +141,18 @@ def _wait_until_healthy(server: ToolServer, proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def run_tool_server(workdir: Path):
-    """gunicorn (2 workers, production config) in demo mode; own SQLite database, config and keys in `workdir`."""
+def run_tool_server(workdir: Path, janus: dict | None = None):
+    """gunicorn (2 workers, production config) in demo mode; own SQLite database, config and keys in `workdir`;
+    `janus` is the config.json entry of a running Janus (else the room has no audio/video)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits this socket: no window for another process
     port = listener.getsockname()[1]
     config = workdir / "config.json"
-    config.write_text(json.dumps({"tool": {"title": "Guest access for rooms", "base_url": "http://localhost"}}))
+    settings = {"tool": {"title": "Guest access for rooms", "base_url": "http://localhost"}}
+    if janus:
+        settings["media"] = {"janus": [janus]}
+    config.write_text(json.dumps(settings))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LTI_TOOL_", "DATABASE_URL", "REDIS_URL"))}
     env.update(
         LTI_TOOL_DEMO="1",
@@ -202,6 +209,44 @@ def fresh_tool_server(browser_available, tmp_path):
     workdir = tmp_path / "tool-server"
     workdir.mkdir()
     with run_tool_server(workdir) as server:
+        yield server
+
+
+# --- a real Janus for the audio/video tests ------------------------------------------------------
+
+
+def _janus_binary() -> str:
+    from lti_tool.media.process import INSTALL_HINT, janus_binary
+
+    binary = janus_binary()
+    if binary is None:
+        if os.environ.get("LTI_TOOL_REQUIRE_JANUS") == "1":
+            pytest.fail(f"media tests are required here but cannot run: {INSTALL_HINT}")
+        pytest.skip(INSTALL_HINT)
+    return binary
+
+
+def start_janus(directory: Path):
+    """Janus with the tool's own hardened config (`lti_tool.media.process`), on free ports."""
+    from lti_tool.media.process import prepare
+
+    return prepare(directory, rtp_port_range="40000-60000").start(_janus_binary())
+
+
+@pytest.fixture(scope="session")
+def shared_janus(browser_available, tmp_path_factory):
+    """One Janus for the browser tests that only use it (every tool server makes rooms of its own)."""
+    server = start_janus(tmp_path_factory.mktemp("janus"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def media_tool_server(shared_janus, tmp_path):
+    """A fresh tool server whose rooms have audio and video on the shared Janus."""
+    workdir = tmp_path / "tool-server"
+    workdir.mkdir()
+    with run_tool_server(workdir, shared_janus.entry) as server:
         yield server
 
 

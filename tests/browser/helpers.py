@@ -133,13 +133,17 @@ def open_guest_access(tool):
     return window
 
 
-def create_link(tool, window, name: str, clicks: str = "", days: str = ""):
+def create_link(tool, window, name: str, clicks: str = "", days: str = "", *, guests_can_speak: bool = False):
     """Create new link → fill the form → Create; returns the new row."""
     window.get_by_role("button", name="Create new link").click()
     form = tool.get_by_role("dialog", name="Create new link")
     form.get_by_label("Link Name").fill(name)
     form.get_by_label("# of clicks").fill(clicks)
     form.get_by_label("Duration").fill(days)
+    speak = form.get_by_role("checkbox", name="Guests can speak")
+    expect(speak).not_to_be_checked()  # off unless asked for
+    if guests_can_speak:
+        speak.check()
     form.get_by_role("button", name="Create", exact=True).click()
     expect(form).to_be_hidden()
     return window.get_by_role("row", name=name)
@@ -187,6 +191,7 @@ def flow_1(page, server) -> str:
     dates = {long_date(before + timedelta(days=2)), long_date(after + timedelta(days=2))}
     expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile("^(" + "|".join(dates) + ")$"))
     expect(row.get_by_role("cell").nth(2)).to_have_text("0 of 5")
+    expect(row.get_by_role("cell").nth(3)).to_have_text("No")  # guests can speak
     expect(window.get_by_text("1 link", exact=True)).to_be_visible()
 
     window.get_by_role("button", name=f"Copy link {LINK}").click()

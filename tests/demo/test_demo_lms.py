@@ -50,6 +50,13 @@ def test_course_page_frames_the_tool_login(demo_app):
     assert f"frame-src 'self' {BASE}" in response.headers["Content-Security-Policy"]
 
 
+def test_course_page_delegates_what_sakai_delegates_and_nothing_more(demo_app):
+    """Sakai's portal frame: `allow="camera; microphone"` (no display-capture, autoplay, clipboard)."""
+    html = demo_app.test_client().get("/demo/").get_data(as_text=True)
+    frame = re.search(r'<iframe id="tool-frame"[^>]*>', html).group(0)
+    assert re.findall(r'\ballow="([^"]*)"', frame) == ["camera; microphone"]
+
+
 @pytest.mark.parametrize(
     ("user", "role", "manages"),
     [("instructor", "Host", True), ("ta", "Moderator", True), ("student", "Viewer", False)],

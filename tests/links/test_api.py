@@ -459,3 +459,25 @@ def test_every_route_is_refused_with_the_reason_when_guest_access_is_unavailable
         assert response.get_json()["error"] == reason, label
         assert response.get_json()["code"] == "guest_access_unavailable"
     assert rows(app, GuestLink) == [] and rows(app, GuestGroup) == []
+
+
+def test_guests_can_speak_is_off_by_default_and_kept_when_set(app, launch, api):
+    you = api(launch("Instructor", user="host-speak"))
+    enable(you)
+    plain = you.create("Listeners").get_json()["link"]
+    speakers = you.create("Panel", guests_can_speak=True).get_json()
+    assert plain["guests_can_speak"] is False
+    assert speakers["link"]["guests_can_speak"] is True
+    assert {link["name"]: link["guests_can_speak"] for link in speakers["links"]} == {"Listeners": False, "Panel": True}
+    (row,) = rows(app, GuestLink, name="Panel")
+    assert row.guests_can_speak is True
+
+
+@pytest.mark.parametrize("value", ["yes", 1, [], {}])
+def test_guests_can_speak_must_be_a_boolean(app, launch, api, value):
+    you = api(launch("Instructor", user="host-speak-bad"))
+    enable(you)
+    response = you.create("Panel", guests_can_speak=value)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "guests_can_speak"
+    assert rows(app, GuestLink) == []

@@ -178,6 +178,24 @@ def test_hosts_can_show_every_name_to_guests_and_the_trail_records_it(room):
     ]
 
 
+def test_a_student_allowed_to_speak_is_named_to_guests_until_stopped(room):
+    students = a_class(room)[1:]
+    guest = room.guest()
+    before = room.state(guest)
+    assert room.call(students[1], "POST", "/hand").status_code == 200
+    hand = room.state(room.host).get_json()["hands"][0]
+    allowed = room.call(room.host, "POST", "/media/speakers", json={"hand_id": hand["id"]})
+    assert allowed.status_code == 200
+    speaking = room.poll_again(guest, before).get_json()
+    assert names(speaking) == ["Hannah Host", "Tara Assistant", "Student 1"]
+    assert speaking["participants_unnamed"] == 2
+    holding = room.state(guest)
+    member = allowed.get_json()["member"]
+    assert room.call(room.host, "DELETE", f"/media/speakers/{member}").status_code == 200
+    stopped = room.poll_again(guest, holding).get_json()
+    assert names(stopped) == ["Hannah Host", "Tara Assistant"] and stopped["participants_unnamed"] == 3
+
+
 def test_only_hosts_and_moderators_change_who_guests_see(room):
     student = room.launch()
     guest = room.guest()

@@ -1,0 +1,1 @@
+"""Live audio and video on a Janus media server (VideoRoom): signaling, rules, config, process."""
