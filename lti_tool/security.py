@@ -23,20 +23,24 @@ from .errors import ValidationError
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # In a JSON string: NUL and every other C0/C1 control character (CR, LF and tab included) and lone
-# surrogates (which no database can store). A field marked with `allows_line_breaks` may hold LF and tab.
+# surrogates (which no database can store). A field marked with `allows_line_breaks` may hold LF and tab
+# (and CR too with `crlf=True`: an SDP's lines end in CRLF).
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_BUT_CRLF = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 CONTROL_MESSAGE = (
     "This contains a character that is not allowed here (a NUL byte, a line break or another control character)."
 )
 View = TypeVar("View", bound=Callable)
 
 
-def allows_line_breaks(*fields: str) -> Callable[[View], View]:
-    """Let these top-level string fields of a view's JSON body hold line breaks (LF) and tabs."""
+def allows_line_breaks(*fields: str, crlf: bool = False) -> Callable[[View], View]:
+    """Let these top-level string fields of a view's JSON body hold line breaks (LF, or CRLF with
+    `crlf`) and tabs."""
+    pattern = CONTROL_BUT_CRLF if crlf else CONTROL_BUT_LINE_BREAKS
 
     def mark(view: View) -> View:
-        view.multiline_fields = frozenset(fields)  # type: ignore[attr-defined]
+        view.multiline_fields = dict.fromkeys(fields, pattern)  # type: ignore[attr-defined]
         return view
 
     return mark
@@ -94,29 +98,29 @@ def _refuse_control_characters_in_json() -> None:
     except RecursionError:
         raise ValidationError("The request body is nested too deeply.", code="invalid_json") from None
     view = current_app.view_functions.get(request.endpoint or "")
-    multiline = getattr(view, "multiline_fields", frozenset())
+    multiline = getattr(view, "multiline_fields", {})
     found, field = _control_character_in(data, multiline)
     if found:
         raise ValidationError(CONTROL_MESSAGE, field=field, code="control_character")
 
 
-def _control_character_in(data: Any, multiline: frozenset[str]) -> tuple[bool, str | None]:
+def _control_character_in(data: Any, multiline: dict[str, re.Pattern]) -> tuple[bool, str | None]:
     """(found, the top-level field it is in). Walked without recursion: depth is the sender's choice.
     Line breaks are allowed only in the string that is itself a `multiline` top-level field."""
-    stack: list[tuple[Any, str | None, bool]] = [(data, None, False)]
+    stack: list[tuple[Any, str | None, re.Pattern]] = [(data, None, CONTROL)]
     while stack:
-        value, field, lines_ok = stack.pop()
+        value, field, refused = stack.pop()
         if isinstance(value, str):
-            if (CONTROL_BUT_LINE_BREAKS if lines_ok else CONTROL).search(value):
+            if refused.search(value):
                 return True, field
         elif isinstance(value, dict):
             for key, item in value.items():
                 if CONTROL.search(key):
                     return True, field
                 top = field is None
-                stack.append((item, key if top else field, top and key in multiline))
+                stack.append((item, key if top else field, multiline.get(key, CONTROL) if top else CONTROL))
         elif isinstance(value, list):
-            stack.extend((item, field, False) for item in value)
+            stack.extend((item, field, CONTROL) for item in value)
     return False, None
 
 

@@ -137,3 +137,15 @@ def test_a_deeply_nested_json_body_is_a_400(live_room):
         headers={**room.host.headers, "Content-Type": "application/json"},
     )
     assert response.status_code == 400 and response.get_json()["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_an_sdp_may_end_its_lines_in_crlf_but_holds_no_other_control_character(live_room, database):
+    room = live_room(database)
+    sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    passed = room.call(room.host, "POST", "/media/publish", json={"sdp": sdp})
+    assert passed.get_json()["code"] != "control_character"  # the guard let it through to the media rules
+    for bad in (sdp + "\x00", sdp.replace("s=-", "s=\x0c")):
+        refused = room.call(room.host, "POST", "/media/publish", json={"sdp": bad})
+        assert refused.status_code == 400 and refused.get_json()["code"] == "control_character"
+        assert refused.get_json()["field"] == "sdp"

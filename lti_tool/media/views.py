@@ -11,6 +11,7 @@ from ..clock import utcnow
 from ..database import writes_on_get
 from ..extensions import db
 from ..guest.confine import guest_route
+from ..security import allows_line_breaks
 from ..session.views import _caller
 from . import service
 
@@ -41,6 +42,7 @@ def media_state(room_id: str):
 
 @bp.post("/api/rooms/<room_id>/media/publish")
 @guest_route
+@allows_line_breaks("sdp", crlf=True)  # an SDP's lines end in CRLF; the service checks the rest
 def publish(room_id: str):
     actor = _caller(room_id)
     data = _json()
@@ -56,6 +58,7 @@ def subscribe(room_id: str):
 
 @bp.post("/api/rooms/<room_id>/media/peers/<peer_id>/answer")
 @guest_route
+@allows_line_breaks("sdp", crlf=True)
 def answer(room_id: str, peer_id: str):
     actor = _caller(room_id)
     service.answer(room_id, actor, service.client(), peer_id, _json().get("sdp"))
