@@ -16,6 +16,9 @@ from tests import sakai
 from tests.conftest import do_launch, tool_config
 from tests.guest.conftest import form_token
 
+# The media tests' real Janus, Chromium WebRTC peers and launched room, for test_roles.
+from tests.media.conftest import _chromium, janus_server, media_app, media_room, webrtc  # noqa: F401
+
 LINK = re.compile(r"https?://[^\s\"<>]+/i/[A-Za-z0-9_-]+")
 
 
