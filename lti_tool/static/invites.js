@@ -201,6 +201,7 @@
     else announce("Invitation sent to " + name + ".");
     const button = tbody.querySelector('tr[data-invitation-id="' + CSS.escape(id) + '"] button');
     if (button && (result.copy || result.mail_error)) button.focus();
+    else fields.name.input.focus(); // ready for the next person
   }
 
   form.addEventListener("submit", async (event) => {

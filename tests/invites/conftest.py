@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import socket
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -54,8 +55,9 @@ class Inbox:
         return found[0]
 
 
-@pytest.fixture
-def smtp():
+@contextmanager
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, in a thread of its own) and its Inbox."""
     inbox = Inbox()
     # aiosmtpd's start() connects to the port it was given to check the server is up: not port 0.
     with socket.socket() as probe:
@@ -63,8 +65,16 @@ def smtp():
         inbox.port = probe.getsockname()[1]
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
-    yield inbox
-    controller.stop()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as inbox:
+        yield inbox
 
 
 def mail_config(inbox: Inbox) -> dict:
