@@ -228,6 +228,17 @@ def _end_stay(room_id: str, guest_id: str, now: datetime, status: str = GUEST_RE
     bump_version(room_id)
 
 
+def erase(room: Room, invitation_id: str, *, actor: Actor, now: datetime) -> None:
+    """Delete the invitation's record (name, email) now, not only after retention; an open one is
+    revoked first, so its link stops working and an invitee inside leaves."""
+    invitation = _own(room, invitation_id)
+    _close(invitation.id, now)
+    db.session.execute(
+        delete(Invitation).where(Invitation.id == invitation.id).execution_options(synchronize_session=False)
+    )
+    _record(room.id, actor, "invite.delete", now, invitation_id=invitation_id)
+
+
 def resend(room: Room, invitation_id: str, *, actor: Actor, now: datetime, mail_on: bool) -> tuple[Invitation, str]:
     """A new link for the same person and role (the same duration from now); the old one is revoked."""
     old = _own(room, invitation_id)

@@ -86,6 +86,16 @@ def revoke(room_id: str, invitation_id: str):
     return json_response({"revoked": invitation_id, **state})
 
 
+@bp.delete("/invitations/<invitation_id>")
+@require_launch(manage=True)
+def erase(room_id: str, invitation_id: str):
+    room = _room(room_id)
+    service.erase(room, invitation_id, actor=actor(), now=utcnow())
+    state = window_state(room)
+    db.session.commit()
+    return json_response({"deleted": invitation_id, **state})
+
+
 def _room(room_id: str) -> Room:
     return rooms.managed_room(room_id, g.launch)
 

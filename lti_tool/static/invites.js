@@ -142,6 +142,9 @@
     }
     if (open) {
       actions.append(smallButton("Revoke", "Revoke the invitation of " + invitation.name, () => confirmRevoke(invitation)));
+    } else {
+      // Privacy: the name and email can go now, not only after the retention period.
+      actions.append(smallButton("Delete", "Delete the record of " + invitation.name, () => erase(invitation)));
     }
     tr.append(cell(invitation.name), cell(invitation.email), cell(invitation.role_label), statusCell(invitation),
       expiresCell(invitation), actions);
@@ -243,6 +246,18 @@
     showError(mainError, "");
     try {
       delivered(await api("POST", "/" + encodeURIComponent(invitation.id) + "/retry"), invitation.name, "tried again");
+    } catch (err) {
+      showError(mainError, err.error);
+    }
+  }
+
+  async function erase(invitation) {
+    if (!window.confirm("Delete the invitation record of " + invitation.name + " (name and email) now? This can't be undone.")) return;
+    showError(mainError, "");
+    try {
+      render(await api("DELETE", "/" + encodeURIComponent(invitation.id)));
+      fields.name.input.focus();
+      announce("Invitation record of " + invitation.name + " deleted.");
     } catch (err) {
       showError(mainError, err.error);
     }

@@ -86,6 +86,7 @@ def test_invite_by_email_enter_from_the_email_then_revoke_while_present(page, ne
     invitee.goto(inbox.link())
     expect(invitee.get_by_text("Your role: Speaker")).to_be_visible()
     expect(invitee.get_by_label("Name")).to_have_value("Ada Lovelace")
+    assert_accessible(invitee)
     invitee.get_by_role("button", name="Join").click()
     expect(invitee.locator("#guest-label")).to_have_text("Invited as Speaker: Ada Lovelace")
     expect(invitee.locator("#session-state")).to_have_text("The session is live")  # no waiting room
@@ -112,6 +113,10 @@ def test_invite_by_email_enter_from_the_email_then_revoke_while_present(page, ne
     invitee.goto(inbox.link())
     expect(invitee.get_by_role("heading", level=1)).to_have_text("This link is no longer valid")
     assert problems == [] and invitee_problems == []
+    # gunicorn's access log and the tool's log lines of the whole story: no token, no email.
+    token = inbox.link().rsplit("/", 1)[1]
+    logged = mail_tool_server.log_path.read_text(errors="replace")
+    assert "/i/[redacted]" in logged and token not in logged and "ada@example.org" not in logged
 
 
 def test_without_smtp_the_dialog_says_email_is_off_and_offers_copy_invitation(page, fresh_tool_server):

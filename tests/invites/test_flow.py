@@ -241,3 +241,19 @@ def test_students_get_403_on_the_invitations_api(invites, mail_app, platform):
     api = Invites(student_client, student)
     assert api.list().status_code == 403
     assert api.create().status_code == 403
+
+
+def test_delete_erases_the_invitation_now_and_ends_an_open_one(invites, smtp, mail_app):
+    invitation = invites.create().get_json()["invitation"]["id"]
+    invitee = mail_app.test_client()
+    enter(invitee, smtp.link())
+    response = invites.client.delete(invites.url(f"/{invitation}"), headers=invites.headers)
+    assert response.status_code == 200
+    assert response.get_json()["invitations"] == []
+    assert state_as(invitee, invites.room_id).get_json()["reason"] == "revoked"
+    assert mail_app.test_client().get(path_of(smtp.link())).status_code == 404
+    with mail_app.app_context():
+        assert db.session.execute(select(Invitation)).first() is None
+        actions = db.session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
+        assert actions[-2:] == ["invite.join", "invite.delete"]
+    assert invites.client.delete(invites.url(f"/{invitation}"), headers=invites.headers).status_code == 404
