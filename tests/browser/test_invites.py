@@ -146,3 +146,37 @@ def test_students_have_no_invite_users_item(page, tool_server):
     tool.get_by_role("button", name="More actions").click()
     expect(tool.get_by_role("menuitem", name="Room details")).to_be_visible()
     expect(tool.get_by_role("menuitem", name="Invite users")).to_have_count(0)
+
+
+def test_an_invited_moderator_admits_a_waiting_guest_from_their_own_page(page, new_page, fresh_tool_server):
+    from .helpers import allow_clipboard, flow_1, join_as_guest, read_clipboard
+
+    launch_from_course(page, fresh_tool_server)
+    allow_clipboard(page, fresh_tool_server)
+    tool = page.frame_locator("#tool-frame")
+    guest_link = flow_1(page, fresh_tool_server)
+    tool.get_by_role("dialog", name="Manage guest access").get_by_role("button", name="Close").click()
+    window = open_invite_users(tool)
+    fill_invite(window, "Mona Moderator", "mona@example.org", "Moderator")
+    window.get_by_role("button", name="Create invitation").click()
+    window.get_by_role("button", name="Copy invitation for Mona Moderator").click()
+    expect(window.get_by_role("status")).to_have_text("Invitation copied")
+    invitation_url = next(word for word in read_clipboard(page).split() if "/i/" in word)
+
+    moderator = new_page()
+    moderator.goto(invitation_url)
+    moderator.get_by_role("button", name="Join").click()
+    expect(moderator.locator("#guest-label")).to_have_text("Invited as Moderator: Mona Moderator")
+
+    guest = new_page()
+    join_as_guest(guest, guest_link, "Walt Waiting", "walt@example.org")
+    expect(guest.get_by_text("Waiting for a moderator to let you in")).to_be_visible()
+
+    row = moderator.locator("#guests-panel").get_by_role("row", name="Walt Waiting")
+    expect(row).to_contain_text("—")  # no other guest's email for an invited moderator
+    expect(moderator.get_by_role("button", name="Delete record of Walt Waiting")).to_have_count(0)
+    expect(moderator.get_by_role("button", name="Start session")).to_be_hidden()
+    row.get_by_role("button", name="Admit Walt Waiting").click()
+    expect(guest.locator("#session-state")).to_be_visible(timeout=10_000)
+    expect(guest.get_by_role("heading", level=1)).to_have_text("Weekly seminar room")
+    assert_accessible(moderator)
