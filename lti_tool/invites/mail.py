@@ -32,6 +32,8 @@ SERVER_DOWN = "The mail server could not be reached. Try again later."
 
 @dataclass(frozen=True)
 class InvitationMail:
+    invitation_id: str
+    room_id: str
     to_name: str
     to_address: str
     room_title: str

@@ -54,8 +54,9 @@ def create(room_id: str):
     body = json_body()
     data = service.parse_invite_input(body.get("name"), body.get("email"), body.get("role"), body.get("duration_days"))
     invitation, token = service.invite(room, data, actor=actor(), now=utcnow(), mail_on=_mail_on())
+    letter = _letter(room, invitation, token)
     db.session.commit()
-    return _delivered(room, invitation, token, 201)
+    return _delivered(room, letter, 201)
 
 
 @bp.post("/invitations/<invitation_id>/resend")
@@ -63,8 +64,9 @@ def create(room_id: str):
 def resend(room_id: str, invitation_id: str):
     room = _room(room_id)
     invitation, token = service.resend(room, invitation_id, actor=actor(), now=utcnow(), mail_on=_mail_on())
+    letter = _letter(room, invitation, token)
     db.session.commit()
-    return _delivered(room, invitation, token)
+    return _delivered(room, letter)
 
 
 @bp.post("/invitations/<invitation_id>/retry")
@@ -72,8 +74,9 @@ def resend(room_id: str, invitation_id: str):
 def retry(room_id: str, invitation_id: str):
     room = _room(room_id)
     invitation, token = service.retry(room, invitation_id, actor=actor(), now=utcnow())
+    letter = _letter(room, invitation, token)
     db.session.commit()
-    return _delivered(room, invitation, token)
+    return _delivered(room, letter)
 
 
 @bp.post("/invitations/<invitation_id>/revoke")
@@ -108,17 +111,20 @@ def _mail_on() -> bool:
     return _mail_settings() is not None
 
 
-def _delivered(room: Room, invitation: Invitation, token: str, status: int = 200):
+def _delivered(room: Room, letter: mail.InvitationMail, status: int = 200):
     """Email the new link (committed already), or hand it to the dialog to copy when email is off.
-    The link travels in this one answer only: it is never stored."""
-    letter = _letter(room, invitation, token)
-    payload: dict[str, Any] = {"invitation": {"id": invitation.id}}
+    The link travels in this one answer only: it is never stored. No transaction is open while the
+    mail server is talked to (on SQLite one would hold every writer up)."""
+    payload: dict[str, Any] = {"invitation": {"id": letter.invitation_id}}
     if _mail_on():
         error = mail.send(_mail_settings(), letter)
-        service.record_mail(invitation.id, error)
+        service.record_mail(letter.invitation_id, error)
         db.session.commit()
         payload["mail_error"] = error
-        log.info("invitation email", extra={"room_id": room.id, "invitation_id": invitation.id, "sent": not error})
+        log.info(
+            "invitation email",
+            extra={"room_id": letter.room_id, "invitation_id": letter.invitation_id, "sent": not error},
+        )
     else:
         payload["copy"] = {"url": letter.url, "text": mail.invitation_text(letter)}
     db.session.refresh(room)
@@ -128,6 +134,8 @@ def _delivered(room: Room, invitation: Invitation, token: str, status: int = 200
 def _letter(room: Room, invitation: Invitation, token: str) -> mail.InvitationMail:
     expires = as_utc(invitation.expires_at)
     return mail.InvitationMail(
+        invitation_id=invitation.id,
+        room_id=room.id,
         to_name=invitation.name,
         to_address=invitation.email,
         room_title=room.title,
