@@ -180,3 +180,52 @@ def test_an_invited_moderator_admits_a_waiting_guest_from_their_own_page(page, n
     expect(guest.locator("#session-state")).to_be_visible(timeout=10_000)
     expect(guest.get_by_role("heading", level=1)).to_have_text("Weekly seminar room")
     assert_accessible(moderator)
+
+
+def test_invite_users_by_keyboard_only(page, fresh_tool_server):
+    from .test_keyboard import tab_to
+
+    launch_from_course(page, fresh_tool_server)
+    tool = page.frame_locator("#tool-frame")
+    button = tool.get_by_role("button", name="More actions")
+    tab_to(page, button)
+    page.keyboard.press("Enter")
+    expect(tool.get_by_role("menuitem", name="Manage guest access")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(tool.get_by_role("menuitem", name="Invite users")).to_be_focused()
+    page.keyboard.press("Enter")
+    window = tool.get_by_role("dialog", name="Invite users")
+    expect(window.get_by_label("Name")).to_be_focused()  # ready to type
+    page.keyboard.type("Kay Keyboard")
+    page.keyboard.press("Tab")
+    expect(window.get_by_label("Email")).to_be_focused()
+    page.keyboard.type("kay@example.org")
+    page.keyboard.press("Tab")
+    expect(window.get_by_label("Role")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # Viewer → Speaker
+    expect(window.get_by_label("Role")).to_have_value("speaker")
+    page.keyboard.press("Tab")
+    expect(window.get_by_label("Duration")).to_be_focused()
+    page.keyboard.type("3")
+    page.keyboard.press("Tab")
+    expect(window.get_by_role("button", name="Create invitation")).to_be_focused()
+    page.keyboard.press("Enter")
+    copy = window.get_by_role("button", name="Copy invitation for Kay Keyboard")
+    expect(copy).to_be_focused()  # email is off here: the next step is to copy it
+    row = window.get_by_role("row", name="Kay Keyboard")
+    expect(row.get_by_role("cell").nth(2)).to_have_text("Speaker")
+    expect(row.get_by_role("cell").nth(4)).not_to_have_text("Never")
+
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(window.get_by_role("button", name="Revoke the invitation of Kay Keyboard")).to_be_focused()
+    page.keyboard.press("Enter")
+    confirm = tool.get_by_role("alertdialog", name="Revoke invitation?")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(row.get_by_role("cell").nth(3)).to_have_text("Revoked")
+    expect(window.get_by_label("Name")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(window).to_be_hidden()
+    expect(button).to_be_focused()
