@@ -252,3 +252,53 @@ def test_the_mail_block_is_read_and_its_password_never_printed(platform):
     )
     assert "hunter2" not in repr(settings.mail)
     assert load_settings({"config": tool_config(platform), "TESTING": True}).mail is None
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_revoke_racing_twenty_entries_leaves_nobody_inside(make_app, platform, serve, database):
+    import re
+
+    app = make_app(database=database)
+    client = app.test_client()
+    launched = host_launch(client, platform)
+    api = Invites(client, launched)
+    url = api.create().get_json()["copy"]["url"]
+    invitation = api.list().get_json()["invitations"][0]["id"]
+    base = serve(app)
+    path = path_of(url)
+    browsers = []
+    for _ in range(20):  # each opened the page (form token and cookie) before the race
+        page = requests.get(base + path, timeout=30)
+        # The form cookie is Secure (the tool's base URL is https): sent by hand over this http server.
+        cookie = f"invite_form={page.cookies['invite_form']}"
+        browsers.append((cookie, re.search(r'name="form_token" value="([^"]+)"', page.text)[1]))
+    start = threading.Barrier(21)
+
+    def go_in(browser) -> int:
+        cookie, token = browser
+        start.wait()
+        return requests.post(
+            base + path,
+            data={"name": "Ada", "form_token": token},
+            headers={"Cookie": cookie},
+            allow_redirects=False,
+            timeout=60,
+        ).status_code
+
+    def revoke() -> int:
+        start.wait()
+        return requests.post(
+            f"{base}{api.url(f'/{invitation}/revoke')}", json={}, headers=launched.headers, timeout=60
+        ).status_code
+
+    with ThreadPoolExecutor(21) as pool:
+        entries = [pool.submit(go_in, b) for b in browsers]
+        revoked = pool.submit(revoke)
+        statuses = Counter(f.result() for f in entries)
+    assert revoked.result() == 200
+    assert set(statuses) <= {303, 404}, statuses
+    with app.app_context():
+        inside = db.session.execute(
+            select(func.count(Guest.id)).where(Guest.invitation_id == invitation, Guest.status == "admitted")
+        ).scalar_one()
+    assert inside == 0  # whoever got in before the revoke was ended by it; nobody got in after
