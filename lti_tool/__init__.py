@@ -83,6 +83,8 @@ def register_extensions(app: Flask, settings) -> None:
 
 def register_blueprints(app: Flask, settings) -> None:
     from .guest import init_app as init_guest
+    from .invites.views import bp as invites_bp
+    from .invites.views import entry_bp as invite_entry_bp
     from .links.views import bp as links_bp
     from .lti.views import bp as lti_bp
     from .media.present import bp as present_bp
@@ -98,6 +100,8 @@ def register_blueprints(app: Flask, settings) -> None:
     app.register_blueprint(session_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(present_bp)
+    app.register_blueprint(invites_bp)
+    app.register_blueprint(invite_entry_bp)
     init_guest(app)
     if settings.demo:
         from .demo.views import bp as demo_bp

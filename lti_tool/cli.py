@@ -126,22 +126,27 @@ def db_upgrade() -> None:
     click.echo("Database is up to date.")
 
 
-@lti_group.command("purge", help="Delete old guest records, expired launch nonces and old rate counters (for cron).")
+@lti_group.command(
+    "purge", help="Delete old guest records and invitations, expired launch nonces and old rate counters (for cron)."
+)
 def purge() -> None:
     from .clock import utcnow
     from .extensions import db
     from .guest.ratelimit import purge_counters
     from .guest.service import purge_guests
+    from .invites.service import purge_invitations
     from .lti.launch import purge_expired
 
     now = utcnow()
     days = current_app.config["TOOL"].retention_days
     guests = purge_guests(now, days)
+    invitations = purge_invitations(now, days)
     nonces = purge_expired(now)
     counters = purge_counters(now)
     db.session.commit()
     click.echo(
         f"Deleted {guests} guest record(s) older than {days} day(s), "
+        f"{invitations} invitation(s) older than {days} day(s), "
         f"{nonces} expired nonce row(s), {counters} old rate counter(s)."
     )
 

@@ -55,6 +55,21 @@ class JanusServer:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """The SMTP server invitations are sent through (config.json `mail`)."""
+
+    smtp_host: str
+    smtp_port: int
+    starttls: bool
+    username: str | None
+    password: str | None
+    sender: str  # the `from` key
+
+    def __repr__(self) -> str:  # never print the password
+        return f"MailSettings(smtp_host={self.smtp_host!r}, smtp_port={self.smtp_port!r})"
+
+
+@dataclass(frozen=True)
 class ToolSettings:
     """The validated configuration that the rest of the app reads."""
 
@@ -75,6 +90,7 @@ class ToolSettings:
     janus: tuple[JanusServer, ...] = ()
     rtp_port_range: str = "20000-40000"
     nat_1_1_mapping: str | None = None
+    mail: MailSettings | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,6 +140,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     if not isinstance(retention, int) or isinstance(retention, bool) or not 1 <= retention <= 3650:
         raise ConfigError(f"{where}: guests.retention_days: must be a whole number of days from 1 to 3650")
 
+    mail = _mail(raw.get("mail"), where)
+
     # Checked after the whole file, so an admin fixes config.json in one go.
     secret_key = overrides.pop("secret_key", None) or os.environ.get("SECRET_KEY")
     if not secret_key:
@@ -150,6 +168,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
         janus=janus,
         rtp_port_range=rtp_port_range,
         nat_1_1_mapping=nat_1_1_mapping,
+        mail=mail,
         extra=overrides,
     )
 
@@ -293,6 +312,44 @@ def _janus(value: Any, where: str) -> tuple[JanusServer, ...]:
                 )
         servers.append(JanusServer(url=url.rstrip("/"), api_secret=entry["api_secret"], admin_key=entry["admin_key"]))
     return tuple(servers)
+
+
+MAIL_KEYS = ("smtp_host", "smtp_port", "starttls", "username", "password", "from")
+
+
+def _mail(value: Any, where: str) -> MailSettings | None:
+    """`mail`: absent, null or without `smtp_host` means email is off (invitations are copied by hand)."""
+    label = f"{where}: mail"
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label}: must be an object with smtp_host, smtp_port, starttls, username, password, from")
+    unknown = sorted(set(value) - set(MAIL_KEYS))
+    if unknown:
+        raise ConfigError(f"{label}: unknown key {unknown[0]!r} (known: {', '.join(MAIL_KEYS)})")
+    host = value.get("smtp_host")
+    if host in (None, ""):
+        return None
+    if not isinstance(host, str) or (not HOST_NAME.fullmatch(host.lower()) and not _is_ip(host)):
+        raise ConfigError(f"{label}.smtp_host: must be a host name or IP address, e.g. smtp.example.edu")
+    starttls = value.get("starttls", False)
+    if not isinstance(starttls, bool):
+        raise ConfigError(f"{label}.starttls: must be true or false")
+    port = value.get("smtp_port", 587 if starttls else 25)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise ConfigError(f"{label}.smtp_port: must be a port number from 1 to 65535")
+    credentials = {}
+    for key in ("username", "password"):
+        item = value.get(key)
+        if item is not None and not (isinstance(item, str) and item):
+            raise ConfigError(f"{label}.{key}: must be a non-empty string, or left out")
+        credentials[key] = item
+    if (credentials["username"] is None) != (credentials["password"] is None):
+        raise ConfigError(f"{label}: username and password go together (give both, or neither)")
+    sender = value.get("from")
+    if not isinstance(sender, str) or "@" not in sender or any(c in sender for c in "\r\n"):
+        raise ConfigError(f'{label}.from: must be the sender address, e.g. "Rooms <rooms@example.edu>"')
+    return MailSettings(host, port, starttls, credentials["username"], credentials["password"], sender)
 
 
 def _port_range(value: Any, where: str) -> str:

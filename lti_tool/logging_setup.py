@@ -32,6 +32,7 @@ REDACTIONS = (
     re.compile(r"[A-Za-z0-9_-]{32,}"),  # state, nonce, link tokens, session secrets
     re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+\.[A-Za-z]{2,}"),  # email addresses
     re.compile(r"(?<=/g/)[^/\s?#\"']+"),  # a guest link's token in a path, however short
+    re.compile(r"(?<=/i/)[^/\s?#\"']+"),  # an invitation's token in a path
 )
 REDACTED = "[redacted]"
 # Attributes every LogRecord has; anything else came in through `extra=`.

@@ -175,6 +175,9 @@ class Guest(db.Model):
     link_id: Mapped[str | None] = mapped_column(ForeignKey("guest_link.id", ondelete="SET NULL"))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("guest_group.id", ondelete="SET NULL"))
     link_name: Mapped[str] = mapped_column(String(80))
+    # An invitee: the invitation they entered with, and its role (viewer | speaker | moderator).
+    invitation_id: Mapped[str | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"), index=True)
+    invite_role: Mapped[str | None] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(80))
     email: Mapped[str] = mapped_column(String(254))
     # waiting | admitted | declined | removed | ended
@@ -184,6 +187,34 @@ class Guest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Invitation(db.Model):
+    """A personal invitation: one named person, one role, one capability link (only its hash kept).
+    Deleted with its name and email after the guest retention period."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        Index("ix_invitation_room_status", "room_id", "status"),
+        CheckConstraint("role IN ('viewer', 'speaker', 'moderator')", name="role_known"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the link's token
+    name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    # invited | joined | revoked (expired is read from expires_at)
+    status: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # off (no SMTP: copied by hand) | sent | failed
+    mail_status: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[str] = mapped_column(String(255))
+    invited_by_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RoomSession(db.Model):

@@ -1,6 +1,6 @@
-"""Gunicorn's access log without secrets: `/g/<token>` is written as `/g/…`, and the values of query
-parameters that carry secrets (registration invitations and tokens, LTI login and launch values)
-as `…`.
+"""Gunicorn's access log without secrets: `/g/<token>` and `/i/<token>` are written as `/g/…` and
+`/i/…`, and the values of query parameters that carry secrets (registration invitations and tokens,
+LTI login and launch values) as `…`.
 
 Used by `lti-tool serve` (`--logger-class`); the tool's own log records never hold tokens.
 """
@@ -12,7 +12,7 @@ import re
 from gunicorn.glogging import Logger
 
 # /g/<token> only: the guest's own pages (/g/room/…, /g/api/…) carry no secret.
-TOKEN_PATH = re.compile(r"^(/g/)(?!room/|api/)[^/?\s]+")
+TOKEN_PATH = re.compile(r"^(/g/(?!room/|api/)|/i/)[^/?\s]+")
 
 
 SECRET_PARAMS = ("invite", "registration_token", "id_token", "state", "login_hint", "lti_message_hint")

@@ -10,6 +10,9 @@ PATCH  /api/rooms/<room_id>/admission {"required": b}   → {"required": b, "adm
 A guest already decided answers 409, a guest no longer listed 404, another room 403, and so does a
 room where guest access is not available (missing modules, media gallery) — except DELETE, which
 stays open so a guest's personal data can always be erased.
+
+Admit, decline and admit all are also open to an invited moderator of the room (their guest session,
+from the session page); the other routes need a Sakai host or moderator.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from flask import Blueprint, g, jsonify, request
 
 from .. import audit
 from ..clock import utcnow
-from ..errors import ValidationError
+from ..errors import Forbidden, ValidationError
 from ..extensions import db
-from ..lti.context import require_launch
+from ..lti.context import load_launch, require_launch, token_from_request
 from ..rooms.service import managed_room
 from . import service
+from .confine import guest_route
 from .validation import _
 
 bp = Blueprint("guest_admin", __name__, url_prefix="/api/rooms/<room_id>")
@@ -33,9 +37,25 @@ def _own_room(room_id: str, *, gated: bool = True) -> None:
 
 
 def _audit(room_id: str, action: str, **detail) -> None:
-    audit.record(
-        action, actor=g.launch.participant_key, actor_name=g.launch.display_name, room_id=room_id, detail=detail
-    )
+    launch = g.get("launch")
+    actor, name = (launch.participant_key, launch.display_name) if launch else (g.admission_actor, None)
+    audit.record(action, actor=actor, actor_name=name, room_id=room_id, detail=detail)
+
+
+def _admission_moderator(room_id: str) -> None:
+    """A Sakai host or moderator of this room (launch token), or an invited moderator inside it."""
+    token = token_from_request()
+    if token:
+        g.launch = load_launch(token)
+        if not g.launch.role.can_manage:
+            raise Forbidden("Only hosts and moderators of this room can do this.", code="not_moderator")
+        _own_room(room_id)
+        return
+    from ..session.views import _caller  # the live session's rules for who a guest is
+
+    actor = _caller(room_id)
+    actor.require_manage()
+    g.admission_actor = actor.key
 
 
 @bp.get("/guests/waiting")
@@ -46,9 +66,9 @@ def waiting(room_id: str):
 
 
 @bp.post("/guests/<guest_id>/admit")
-@require_launch(manage=True)
+@guest_route
 def admit(room_id: str, guest_id: str):
-    _own_room(room_id)
+    _admission_moderator(room_id)
     service.admit(room_id, guest_id, utcnow())
     _audit(room_id, "guest.admit", guest_id=guest_id)
     db.session.commit()
@@ -56,9 +76,9 @@ def admit(room_id: str, guest_id: str):
 
 
 @bp.post("/guests/<guest_id>/decline")
-@require_launch(manage=True)
+@guest_route
 def decline(room_id: str, guest_id: str):
-    _own_room(room_id)
+    _admission_moderator(room_id)
     service.decline(room_id, guest_id, utcnow())
     _audit(room_id, "guest.decline", guest_id=guest_id)
     db.session.commit()
@@ -66,9 +86,9 @@ def decline(room_id: str, guest_id: str):
 
 
 @bp.post("/guests/admit-all")
-@require_launch(manage=True)
+@guest_route
 def admit_all(room_id: str):
-    _own_room(room_id)
+    _admission_moderator(room_id)
     count = service.admit_all(room_id, utcnow())
     _audit(room_id, "guest.admit_all", count=count)
     db.session.commit()

@@ -1,7 +1,7 @@
 """Confinement: a guest session reaches its own room's guest routes and nothing else.
 
 A request that carries a valid guest cookie is refused (403) everywhere except:
-  - the public guest pages (blueprint `guest`) and static files;
+  - the public guest pages (blueprint `guest`), an invitation's entry page and static files;
   - views marked `@guest_route` whose `room_id` is the guest's room (the live session's state,
     chat and hands endpoints mark themselves so);
   - the platform-facing LTI protocol endpoints and the demo LMS, which never act on a guest
@@ -22,7 +22,7 @@ from ..lti.context import load_launch, token_from_request
 from .identity import COOKIE_NAME, GuestContext, current_guest
 from .validation import _
 
-OPEN_BLUEPRINTS = frozenset({"guest", "lti", "demo", "ops"})
+OPEN_BLUEPRINTS = frozenset({"guest", "invite_entry", "lti", "demo", "ops"})
 View = TypeVar("View", bound=Callable)
 
 

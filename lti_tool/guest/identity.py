@@ -28,6 +28,8 @@ class GuestContext:
     link_id: str | None
     link_name: str
     status: str
+    invitation_id: str | None = None
+    invite_role: str | None = None  # an invitee's role: viewer | speaker | moderator
 
     @property
     def participant_key(self) -> str:
@@ -67,4 +69,6 @@ def current_guest() -> GuestContext | None:
         link_id=row.link_id,
         link_name=row.link_name,
         status=row.status,
+        invitation_id=row.invitation_id,
+        invite_role=row.invite_role,
     )

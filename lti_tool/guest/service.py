@@ -276,6 +276,10 @@ def room_for_guest(guest, room_id: str, now: datetime) -> Room:
         raise Declined()
     if guest.status not in INSIDE:
         raise SessionOver()
+    if guest.invite_role is not None:
+        from ..invites.service import check_invitee  # invitations build on this package
+
+        return check_invitee(guest, room_id, now)
     room = check_room(db.session.get(Room, room_id))
     link = db.session.get(GuestLink, guest.link_id) if guest.link_id else None
     if link is None or link.room_id != room_id or is_expired(link, now):

@@ -24,6 +24,8 @@ from .confine import request_guest
 from .identity import COOKIE_NAME, new_session_secret, session_hash, set_guest_cookie
 from .validation import EntryForm, _, check_entry
 
+ROLE_LABELS = {"viewer": _("Viewer"), "speaker": _("Speaker"), "moderator": _("Moderator")}
+
 log = logging.getLogger(__name__)
 bp = Blueprint("guest", __name__)
 POLL_MS = 2000
@@ -211,7 +213,10 @@ def room(room_id: str):
     view = service.public_room(room)
     if guest.status == service.WAITING:
         return render_template("guest/waiting.html", room=view, status_url=url_for("guest.status"), poll_ms=POLL_MS)
-    return render_template("guest/room.html", room=view, guest_name=guest.name, viewer_kind="guest")
+    invited = ROLE_LABELS.get(guest.invite_role or "")
+    return render_template(
+        "guest/room.html", room=view, guest_name=guest.name, viewer_kind="guest", invited_label=invited
+    )
 
 
 @bp.get("/g/api/status")

@@ -97,6 +97,8 @@ def _may_publish(actor: Actor, member: MediaMember | None) -> bool:
         return True
     if member is not None and member.speak is not None:
         return member.speak
+    if actor.invited is not None:  # an invitee: their invitation's role says (a moderator can_manage)
+        return actor.invited == "speaker"
     return actor.is_guest and _link_lets_guest_speak(actor.guest_id)
 
 

@@ -45,6 +45,8 @@ def media_page(ctx: LaunchContext, *, present: bool = False) -> Callable[[], str
             can_manage=ctx.role.can_manage,
             show_admin=ctx.is_admin,
             show_manage_guest_access=ctx.role.can_manage and state.available,
+            # "Invite users": the same gating as Manage guest access (lti_tool/invites).
+            show_invite_users=ctx.role.can_manage and state.available,
             unavailable_reason=None if state.available else state.reason,
             run_state=run_state,
             # Hosts and moderators see the room's guest access group (a system group) in Room details.

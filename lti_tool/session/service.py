@@ -41,6 +41,7 @@ CLOSED_MESSAGES = {
     "removed": "A moderator removed you from this session.",
     "ended": "The session has ended. Thank you for joining.",
     "declined": "A moderator declined your request to join.",
+    "revoked": "Your invitation was revoked. You can no longer take part in this session.",
 }
 
 
@@ -52,6 +53,7 @@ class Actor:
     name: str
     role: str  # host | moderator | viewer | guest
     guest_id: str | None = None
+    invited: str | None = None  # an invitee's role: viewer | speaker | moderator (role "moderator")
 
     @property
     def is_guest(self) -> bool:
@@ -61,14 +63,23 @@ class Actor:
     def can_manage(self) -> bool:
         return self.role in ("host", "moderator")
 
+    @property
+    def is_staff(self) -> bool:
+        """A host or moderator of the course (from Sakai), not an invited moderator."""
+        return self.can_manage and not self.is_guest
+
     def require_manage(self) -> None:
         if not self.can_manage:
             raise Forbidden("Only hosts and moderators of this room can do this.", code="not_moderator")
 
+    def require_staff(self) -> None:
+        if not self.is_staff:
+            raise Forbidden("Only the course's hosts and moderators can do this.", code="not_moderator")
+
 
 def audit(room_id: str, actor: Actor, action: str, **detail: Any) -> None:
-    # A guest's name is personal data: the trail keeps their id (in `actor.key`) only.
-    name = None if actor.role == "guest" else actor.name
+    # A guest's (or invitee's) name is personal data: the trail keeps their id (in `actor.key`) only.
+    name = None if actor.is_guest else actor.name
     audit_record(action, actor=actor.key, actor_name=name, room_id=room_id, detail=detail)
 
 
@@ -110,7 +121,7 @@ def live_run(room_id: str) -> RoomSession:
 
 
 def start_session(room_id: str, actor: Actor, now: datetime) -> RoomSession:
-    actor.require_manage()
+    actor.require_staff()
     # Invariant: at most one live run per room. The version bump comes first and locks the room,
     # so two hosts pressing Start at once are serialised and the second one sees the first run.
     bump_version(room_id)
@@ -125,7 +136,7 @@ def start_session(room_id: str, actor: Actor, now: datetime) -> RoomSession:
 
 
 def end_session(room_id: str, actor: Actor, now: datetime) -> None:
-    actor.require_manage()
+    actor.require_staff()
     ended = db.session.execute(
         update(RoomSession).where(RoomSession.room_id == room_id, RoomSession.ended_at.is_(None)).values(ended_at=now),
         execution_options={"synchronize_session": False},
@@ -188,7 +199,7 @@ def update_settings(
     guest_chat_enabled: bool | None = None,
     guest_names_visible: bool | None = None,
 ) -> None:
-    actor.require_manage()
+    actor.require_staff()
     values: dict[str, Any] = {}
     if media_url is not None:
         values["media_kind"], values["media_url"] = classify_media(media_url, embed_origins)
@@ -302,7 +313,11 @@ def shown_to_guests(
 # --- guests panel and removal ---------------------------------------------------------------------
 
 
-def guests_panel(room_id: str, now: datetime) -> list[dict[str, Any]]:
+def guests_panel(room_id: str, now: datetime, with_email: bool = True) -> list[dict[str, Any]]:
+    """Guests waiting or inside; invitees are marked "Invited · Speaker" etc. An invited moderator
+    (`with_email=False`) sees names, not other people's email addresses."""
+    from ..invites.service import role_label
+
     present = set(
         db.session.execute(
             select(Presence.participant_key).where(*_present(room_id, now), Presence.is_guest.is_(True))
@@ -317,8 +332,9 @@ def guests_panel(room_id: str, now: datetime) -> list[dict[str, Any]]:
         {
             "id": g.id,
             "name": g.name,
-            "email": g.email,
-            "link_name": g.link_name,
+            "email": g.email if with_email else None,
+            "link_name": role_label(g.invite_role) or g.link_name,
+            "invited_role": g.invite_role,
             "status": g.status,
             "joined_at": as_utc(g.created_at).isoformat(),
             "present": f"g:{g.id}" in present,
@@ -339,6 +355,9 @@ def remove_guest(room_id: str, guest_id: str, actor: Actor, now: datetime) -> No
         raise NotFound("This guest is no longer in the room.", code="guest_not_found")
     forget_participant(room_id, f"g:{guest_id}")
     media.end_person(room_id, f"g:{guest_id}")  # their audio and video end in the media server before we answer
+    from ..invites.service import revoke_for_removed_guest
+
+    revoke_for_removed_guest(guest_id, now)  # an invitee's link can't bring them back
     bump_version(room_id)
     audit(room_id, actor, "guest.remove", guest_id=guest_id)
 
@@ -395,7 +414,7 @@ def post_message(room: Room, actor: Actor, body: Any, now: datetime) -> ChatMess
 
 
 def delete_message(room_id: str, message_id: int, actor: Actor) -> None:
-    actor.require_manage()
+    actor.require_staff()
     deleted = db.session.execute(
         update(ChatMessage)
         .where(ChatMessage.id == message_id, ChatMessage.room_id == room_id, ChatMessage.deleted.is_(False))
@@ -617,6 +636,8 @@ def state(
             "role": actor.role,
             "is_guest": actor.is_guest,
             "can_manage": actor.can_manage,
+            "can_run_session": actor.is_staff,
+            "invited_role": actor.invited,
             "can_chat": live and (not actor.is_guest or room.guest_chat_enabled),
             "can_raise_hand": live and not actor.can_manage,
             "hand_raised": hand_raised(room.id, actor),
@@ -629,7 +650,7 @@ def state(
             participants(room.id, now, people), speakers, room.guest_names_visible
         )
     if actor.can_manage:
-        body["guests"] = guests_panel(room.id, now)
+        body["guests"] = guests_panel(room.id, now, with_email=actor.is_staff)
         body["hands"] = hands(room.id)
         body["admission_required"] = room.admission_required
         body["guest_names_visible"] = room.guest_names_visible

@@ -60,7 +60,12 @@ def _actor(room_id: str, *, admitted: bool = True) -> tuple[Actor, str | None]:
         raise Forbidden("This request did not come from the session page.", code="not_from_page")
     if admitted and guest.status != "admitted":
         raise Forbidden("You are not in this session.", code="not_admitted")
-    return Actor(key=guest.participant_key, name=guest.name, role="guest", guest_id=guest.guest_id), guest.status
+    # An invited moderator moderates (can_manage) but stays a guest: no room settings, no session start/end.
+    role = "moderator" if guest.invite_role == "moderator" else "guest"
+    actor = Actor(
+        key=guest.participant_key, name=guest.name, role=role, guest_id=guest.guest_id, invited=guest.invite_role
+    )
+    return actor, guest.status
 
 
 def _caller(room_id: str) -> Actor:

@@ -31,6 +31,7 @@
   let last = null;
   let knownWaiting = null;
   let audio = null;
+  let canRun = false;
 
   // --- requests ---------------------------------------------------------------------------------
 
@@ -145,8 +146,10 @@
     $("session-state").textContent = STATE_LABELS[state];
     if (last && previous !== state) announce(STATE_LABELS[state]);
     $("live-panels").hidden = state !== "live";
-    $("start-session").hidden = !you.can_manage || state === "live";
-    $("end-session").hidden = !you.can_manage || state !== "live";
+    // An invited moderator moderates but does not start or end the session (can_run_session false).
+    canRun = Boolean(you.can_run_session);
+    $("start-session").hidden = !canRun || state === "live";
+    $("end-session").hidden = !canRun || state !== "live";
     if (runStartedAt !== data.session.started_at) {
       runStartedAt = data.session.started_at;
       $("chat-log").replaceChildren();
@@ -233,7 +236,7 @@
       head.append(el("strong", message.author));
       if (message.is_guest) head.append(" ", badge("Guest"));
       head.append(" ", el("time", time(message.at)));
-      if (you.can_manage) {
+      if (you.can_run_session) {
         head.append(" ", button("Delete", "Delete message from " + message.author, () => {
           act("DELETE", "/chat/" + message.id);
         }));
@@ -278,7 +281,7 @@
   function guestRow(guest) {
     const tr = el("tr");
     const status = guest.status === "waiting" ? "Waiting" : (guest.present ? "In the session" : "Not connected");
-    [guest.name, guest.email, guest.link_name, time(guest.joined_at), status].forEach((text) => tr.append(el("td", text)));
+    [guest.name, guest.email || "—", guest.link_name, time(guest.joined_at), status].forEach((text) => tr.append(el("td", text)));
     const actions = el("td", undefined, "actions");
     if (guest.status === "waiting") {
       actions.append(
@@ -294,7 +297,7 @@
       }, "button small secondary"));
     }
     // Privacy: a host can erase a guest's name and email at once, not only after the retention period.
-    actions.append(" ", button("Delete record", "Delete record of " + guest.name, () => {
+    if (canRun) actions.append(" ", button("Delete record", "Delete record of " + guest.name, () => {
       if (window.confirm("Delete " + guest.name + "'s name and email now? This can't be undone, and they leave the session.")) {
         act("DELETE", "/guests/" + encodeURIComponent(guest.id));
       }

@@ -141,9 +141,10 @@ def _wait_until_healthy(server: ToolServer, proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def run_tool_server(workdir: Path, janus: dict | None = None):
+def run_tool_server(workdir: Path, janus: dict | None = None, mail: dict | None = None):
     """gunicorn (2 workers, production config) in demo mode; own SQLite database, config and keys in `workdir`;
-    `janus` is the config.json entry of a running Janus (else the room has no audio/video)."""
+    `janus` is the config.json entry of a running Janus (else the room has no audio/video); `mail` the
+    config.json `mail` block (else invitation email is off)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits this socket: no window for another process
@@ -152,6 +153,8 @@ def run_tool_server(workdir: Path, janus: dict | None = None):
     settings = {"tool": {"title": "Guest access for rooms", "base_url": "http://localhost"}}
     if janus:
         settings["media"] = {"janus": [janus]}
+    if mail:
+        settings["mail"] = mail
     config.write_text(json.dumps(settings))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LTI_TOOL_", "DATABASE_URL", "REDIS_URL"))}
     env.update(

@@ -31,6 +31,7 @@ def test_menu_and_room_details_by_keyboard_only(page, tool_server):
     button = tool.get_by_role("button", name="More actions")
     menu = tool.get_by_role("menu")
     manage = tool.get_by_role("menuitem", name="Manage guest access")
+    invite = tool.get_by_role("menuitem", name="Invite users")
     settings = tool.get_by_role("menuitem", name="Room settings")
     details = tool.get_by_role("menuitem", name="Room details")
 
@@ -41,6 +42,8 @@ def test_menu_and_room_details_by_keyboard_only(page, tool_server):
     expect(menu).to_be_visible()
     expect(button).to_have_attribute("aria-expanded", "true")
     expect(manage).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(invite).to_be_focused()
     page.keyboard.press("ArrowDown")
     expect(settings).to_be_focused()
     page.keyboard.press("ArrowDown")

@@ -20,13 +20,17 @@ def guest_inside(app, host, link, browser):
 def test_guest_is_refused_on_management_routes_of_their_room(host, guest_inside):
     for method, path in [
         ("get", f"/api/rooms/{host.room_id}/guests/waiting"),
-        ("post", f"/api/rooms/{host.room_id}/guests/admit-all"),
         ("patch", f"/api/rooms/{host.room_id}/admission"),
         ("delete", f"/api/rooms/{host.room_id}/guests/someone"),
     ]:
         response = getattr(guest_inside, method)(path, json={"required": False})
         assert response.status_code == 403, path
         assert response.get_json()["code"] == "guest_confined"
+    # Admission itself is open to invited moderators (tests/invites): a link's guest is no moderator.
+    for path in ("/guests/admit-all", "/guests/someone/admit", "/guests/someone/decline"):
+        response = guest_inside.post(f"/api/rooms/{host.room_id}{path}", json={})
+        assert response.status_code == 403, path
+        assert response.get_json()["code"] == "not_moderator"
 
 
 def test_guest_of_room_a_cannot_reach_room_b(app, platform, guest_inside):

@@ -1,0 +1,1 @@
+"""Personal invitations: one named person, one role (viewer, speaker, moderator), one capability link."""
