@@ -55,6 +55,19 @@ class JanusServer:
 
 
 @dataclass(frozen=True)
+class TurnServer:
+    """The TURN relay (config.json `media.turn`): coturn in its shared-secret REST mode. The secret
+    stays on the server; browsers get short-lived credentials derived from it (media/turn.py)."""
+
+    urls: tuple[str, ...]
+    secret: str
+    ttl_seconds: int = 300
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"TurnServer(urls={self.urls!r}, ttl_seconds={self.ttl_seconds})"
+
+
+@dataclass(frozen=True)
 class ToolSettings:
     """The validated configuration that the rest of the app reads."""
 
@@ -75,6 +88,7 @@ class ToolSettings:
     janus: tuple[JanusServer, ...] = ()
     rtp_port_range: str = "20000-40000"
     nat_1_1_mapping: str | None = None
+    turn: TurnServer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,6 +132,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     if nat_1_1_mapping is not None and not (isinstance(nat_1_1_mapping, str) and _is_ip(nat_1_1_mapping)):
         raise ConfigError(f"{where}: media.nat_1_1_mapping: must be the public IP address of the Janus host")
 
+    turn = _turn(media.get("turn"), where)
+
     private_hosts = _private_hosts(_section(raw, "outbound", where).get("private_hosts", []), where)
 
     retention = _section(raw, "guests", where).get("retention_days", 30)
@@ -150,6 +166,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
         janus=janus,
         rtp_port_range=rtp_port_range,
         nat_1_1_mapping=nat_1_1_mapping,
+        turn=turn,
         extra=overrides,
     )
 
@@ -293,6 +310,43 @@ def _janus(value: Any, where: str) -> tuple[JanusServer, ...]:
                 )
         servers.append(JanusServer(url=url.rstrip("/"), api_secret=entry["api_secret"], admin_key=entry["admin_key"]))
     return tuple(servers)
+
+
+TURN_URL = re.compile(r"(turns?):(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(?:\?transport=(udp|tcp))?")
+TURN_TTL = (60, 86400)
+
+
+def _turn(value: Any, where: str) -> TurnServer | None:
+    label = f"{where}: media.turn"
+    example = '{"urls": ["turn:turn.example.edu:3478?transport=udp"], "secret": "…", "ttl_seconds": 300}'
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label}: must be an object like {example}")
+    unknown = sorted(set(value) - {"urls", "secret", "ttl_seconds"})
+    if unknown:
+        raise ConfigError(f"{label}: unknown key {unknown[0]!r} (known: urls, secret, ttl_seconds)")
+    urls = value.get("urls")
+    if not isinstance(urls, list) or not urls:
+        raise ConfigError(f"{label}.urls: must be a non-empty list of TURN URLs, e.g. {example}")
+    for i, url in enumerate(urls):
+        match = TURN_URL.fullmatch(url) if isinstance(url, str) else None
+        port = int(match[3]) if match and match[3] else 1
+        if match is None or not 1 <= port <= 65535 or (match[1] == "turns" and match[4] == "udp"):
+            raise ConfigError(
+                f"{label}.urls[{i}]: {url!r} is not a TURN URL like turn:host:3478?transport=udp, "
+                "turn:host:3478?transport=tcp or turns:host:443"
+            )
+    secret = value.get("secret")
+    if not isinstance(secret, str) or len(secret) < 16:
+        raise ConfigError(
+            f"{label}.secret: must be coturn's static-auth-secret, at least 16 characters "
+            "('lti-tool media turn-config' makes one)"
+        )
+    ttl = value.get("ttl_seconds", 300)
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not TURN_TTL[0] <= ttl <= TURN_TTL[1]:
+        raise ConfigError(f"{label}.ttl_seconds: must be a whole number of seconds from {TURN_TTL[0]} to {TURN_TTL[1]}")
+    return TurnServer(urls=tuple(urls), secret=secret, ttl_seconds=ttl)
 
 
 def _port_range(value: Any, where: str) -> str:

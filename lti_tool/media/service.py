@@ -25,9 +25,11 @@ from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..extensions import db
 from ..models import Guest, GuestLink, MediaMember, MediaPeer, MediaRoom, RaisedHand, RoomSession, new_id
 from ..rooms.service import bump_version
+from . import turn as turn_relay
 from .janus import FeedGone, Janus, JanusError, JanusUnavailable, RoomGone, SessionGone
 
 if TYPE_CHECKING:
+    from ..config import TurnServer
     from ..session.service import Actor
 
 log = logging.getLogger(__name__)
@@ -598,8 +600,19 @@ def _audit(room_id: str, actor: Actor, action: str, **detail: Any) -> None:
 # --- the media poll ---------------------------------------------------------------------------------
 
 
-def media_state(room_id: str, actor: Actor, janus: Janus | None, now: datetime) -> dict[str, Any]:
-    """What `GET …/media` answers: status, your rights and peers, and the feeds Janus has now."""
+def turn_server() -> TurnServer | None:
+    return current_app.config["TOOL"].turn
+
+
+def media_state(
+    room_id: str, actor: Actor, janus: Janus | None, now: datetime, turn: TurnServer | None = None
+) -> dict[str, Any]:
+    """What `GET …/media` answers: status, your rights and peers, and the feeds Janus has now.
+
+    Only a "ready" answer carries `ice_servers` (with a fresh TURN credential when a relay is set
+    up): the caller is a Sakai user or an admitted guest (the view refused anyone else) in a live
+    session. Each poll hands a new credential; once the session ends or the guest is removed no more
+    come, and the last one lapses `ttl_seconds` later (coturn keeps an allocation already made)."""
     member = _member(room_id, actor.key)
     mine = {"can_publish": False, "audio_muted_by_host": bool(member and member.audio_muted), "peers": []}
     if janus is None:
@@ -647,7 +660,9 @@ def media_state(room_id: str, actor: Actor, janus: Janus | None, now: datetime) 
                 feed["guest_id"] = owner.guest_id
         feeds.append(feed)
     feeds.sort(key=lambda f: (f["source"] != "screen", f["name"], f["id"]))
+    servers, expires = turn_relay.ice_servers(turn, f"{room_id}:{actor.key}", now)
     body: dict[str, Any] = {"status": "ready", "message": None, "you": mine, "feeds": feeds}
+    body.update(ice_servers=servers, ice_expires_at=expires)
     if manage:
         speakers = db.session.execute(
             select(MediaMember)

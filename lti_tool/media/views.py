@@ -33,7 +33,7 @@ def _done(**extra: Any):
 @writes_on_get  # keepalive stamps, a first room row, dead peers forgotten
 def media_state(room_id: str):
     actor = _caller(room_id)
-    body = service.media_state(room_id, actor, service.client(), utcnow())
+    body = service.media_state(room_id, actor, service.client(), utcnow(), service.turn_server())
     db.session.commit()
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"

@@ -44,6 +44,16 @@ def janus_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def coturn_server(tmp_path_factory):
+    """One real coturn for the test session, with the tool's hardened config (tests/media/coturn.py)."""
+    from tests.media.coturn import start_coturn
+
+    server = start_coturn(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def own_janus(tmp_path):
     """A Janus of this test only (for tests that kill and restart it)."""
@@ -135,6 +145,16 @@ window.pcStats = async (id) => {
   return out;
 };
 window.closePc = (id) => { window.pcs[id].close(); };
+// The candidate types a relay-only connection with these ICE servers gathers (relay, or none).
+window.relayCandidates = async (iceServers) => {
+  const pc = new RTCPeerConnection({iceServers, iceTransportPolicy: 'relay'});
+  pc.createDataChannel('probe');
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const types = [...pc.localDescription.sdp.matchAll(/ typ ([a-z]+)/g)].map(m => m[1]);
+  pc.close();
+  return types;
+};
 """
 
 
@@ -208,6 +228,9 @@ class WebRTC:
 
     def stats(self, pc: str) -> dict:
         return self._eval("id => pcStats(id)", pc)
+
+    def relay_candidates(self, ice_servers: list[dict]) -> list[str]:
+        return self._eval("servers => relayCandidates(servers)", ice_servers)
 
     def close(self, pc: str) -> None:
         self._eval("id => closePc(id)", pc)
