@@ -141,9 +141,10 @@ def _wait_until_healthy(server: ToolServer, proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def run_tool_server(workdir: Path, janus: dict | None = None):
+def run_tool_server(workdir: Path, janus: dict | None = None, turn: dict | None = None):
     """gunicorn (2 workers, production config) in demo mode; own SQLite database, config and keys in `workdir`;
-    `janus` is the config.json entry of a running Janus (else the room has no audio/video)."""
+    `janus` is the config.json entry of a running Janus (else the room has no audio/video), `turn`
+    the `media.turn` of a running coturn."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits this socket: no window for another process
@@ -152,6 +153,8 @@ def run_tool_server(workdir: Path, janus: dict | None = None):
     settings = {"tool": {"title": "Guest access for rooms", "base_url": "http://localhost"}}
     if janus:
         settings["media"] = {"janus": [janus]}
+    if turn:
+        settings.setdefault("media", {})["turn"] = turn
     config.write_text(json.dumps(settings))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LTI_TOOL_", "DATABASE_URL", "REDIS_URL"))}
     env.update(
@@ -247,6 +250,25 @@ def media_tool_server(shared_janus, tmp_path):
     workdir = tmp_path / "tool-server"
     workdir.mkdir()
     with run_tool_server(workdir, shared_janus.entry) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def shared_coturn(browser_available, tmp_path_factory):
+    """A real coturn with the tool's hardened config (tests/media/coturn.py)."""
+    from tests.media.coturn import start_coturn
+
+    server = start_coturn(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def turn_tool_server(shared_janus, shared_coturn, tmp_path):
+    """A fresh tool server with audio and video on the shared Janus, relayed by the shared coturn."""
+    workdir = tmp_path / "tool-server"
+    workdir.mkdir()
+    with run_tool_server(workdir, shared_janus.entry, shared_coturn.entry) as server:
         yield server
 
 
