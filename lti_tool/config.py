@@ -49,6 +49,7 @@ class JanusServer:
     url: str
     api_secret: str
     admin_key: str
+    weight: float = 1.0  # share of the rooms: a server of weight 2 takes twice the rooms of one of weight 1
 
     def __repr__(self) -> str:  # never print the secrets
         return f"JanusServer(url={self.url!r})"
@@ -299,16 +300,24 @@ def _janus(value: Any, where: str) -> tuple[JanusServer, ...]:
     for i, entry in enumerate(value):
         if not isinstance(entry, dict):
             raise ConfigError(f"{label}[{i}]: must be an object like {example[1:-1]}")
-        unknown = sorted(set(entry) - {"url", "api_secret", "admin_key"})
+        unknown = sorted(set(entry) - {"url", "api_secret", "admin_key", "weight"})
         if unknown:
-            raise ConfigError(f"{label}[{i}]: unknown key {unknown[0]!r} (known: url, api_secret, admin_key)")
+            raise ConfigError(f"{label}[{i}]: unknown key {unknown[0]!r} (known: url, api_secret, admin_key, weight)")
+        weight = entry.get("weight", 1)
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 < weight <= 1000:
+            raise ConfigError(f"{label}[{i}].weight: must be a number above 0 (and at most 1000), e.g. 1 or 2.5")
         url = _url(entry.get("url"), f"{label}[{i}].url")
         for key in ("api_secret", "admin_key"):
             if not isinstance(entry.get(key), str) or not entry[key]:
                 raise ConfigError(
                     f"{label}[{i}].{key}: missing; 'lti-tool media janus-config DIR' prints the matching entry"
                 )
-        servers.append(JanusServer(url=url.rstrip("/"), api_secret=entry["api_secret"], admin_key=entry["admin_key"]))
+        url = url.rstrip("/")
+        if any(s.url == url for s in servers):
+            raise ConfigError(f"{label}[{i}].url: {url} is listed twice")
+        servers.append(
+            JanusServer(url=url, api_secret=entry["api_secret"], admin_key=entry["admin_key"], weight=float(weight))
+        )
     return tuple(servers)
 
 

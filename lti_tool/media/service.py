@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from ..clock import utcnow
 from ..database import dialect_insert
@@ -25,6 +25,7 @@ from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..extensions import db
 from ..models import Guest, GuestLink, MediaMember, MediaPeer, MediaRoom, RaisedHand, RoomSession, new_id
 from ..rooms.service import bump_version
+from . import servers
 from . import turn as turn_relay
 from .janus import FeedGone, Janus, JanusError, JanusUnavailable, RoomGone, SessionGone
 
@@ -54,14 +55,74 @@ class MediaOff(Conflict):
     message = OFF
 
 
-def client() -> Janus | None:
-    """This app's Janus client (the first of `media.janus`), or None when none is configured."""
-    extensions = current_app.extensions
-    if "media_janus" not in extensions:
-        servers = current_app.config["TOOL"].janus
-        first = servers[0] if servers else None
-        extensions["media_janus"] = Janus(first.url, first.api_secret, first.admin_key) if first else None
-    return extensions["media_janus"]
+def client(room_id: str) -> Janus | None:
+    """The Janus of this room's server, or None when none is configured. A live room without a server
+    is placed now (servers.choose); a room on a server that is out (down) moves to another one: its
+    peers are forgotten (they were on the dead server) and the pages, finding them gone, redo them."""
+    fleet = servers.fleet()
+    if fleet is None:
+        return None
+    if len(fleet.clients) == 1:
+        return fleet.first
+    row = db.session.get(MediaRoom, room_id)
+    if row is None:
+        if not _is_live(room_id):
+            return fleet.first  # the service answers "not live" before it asks Janus anything
+        row = _place(room_id, fleet)
+    elif row.server not in fleet.clients or row.server in servers.down():
+        row = _move(row, fleet)
+    return fleet.clients.get(row.server) or fleet.first
+
+
+def _new_room_values(room_id: str, server: str) -> dict[str, Any]:
+    return {
+        "room_id": room_id,
+        "janus_room": _janus_id(),
+        "secret": secrets.token_urlsafe(24),
+        "pin": secrets.token_urlsafe(24),
+        "created_at": utcnow(),
+        "server": server,
+    }
+
+
+def _place(room_id: str, fleet: servers.Fleet) -> MediaRoom:
+    """Put the room on a server. Two workers may get here at once: one insert wins, both use it."""
+    url = servers.choose(fleet)
+    made = db.session.execute(
+        dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
+        .values(**_new_room_values(room_id, url))
+        .on_conflict_do_nothing(index_elements=["room_id"])
+    ).rowcount
+    row = db.session.get(MediaRoom, room_id)
+    if made:
+        with contextlib.suppress(JanusError):  # if not now, whoever finds it missing makes it
+            _create_in_janus(fleet.clients[url], row)
+    return row
+
+
+def _move(row: MediaRoom, fleet: servers.Fleet) -> MediaRoom:
+    """Re-create the room on another server. One UPDATE decides when several workers try at once."""
+    old = row.server
+    url = servers.choose(fleet, avoid=old)
+    moved = db.session.execute(
+        update(MediaRoom).where(MediaRoom.room_id == row.room_id, MediaRoom.server == old).values(server=url)
+    ).rowcount
+    db.session.refresh(row)
+    if moved:
+        log.warning("media: moved a room from %s (out of placement) to %s", old, url)
+        _forget_room_peers(row.room_id)
+        with contextlib.suppress(JanusError):
+            _create_in_janus(fleet.clients[url], row)
+    return row
+
+
+def _room_client(room_id: str) -> Janus | None:
+    """The Janus the room is on now (no placement, no move): for ending what is there."""
+    fleet = servers.fleet()
+    if fleet is None:
+        return None
+    row = db.session.get(MediaRoom, room_id)
+    return fleet.clients.get(row.server) if row is not None and row.server else fleet.first
 
 
 def _janus_id() -> int:
@@ -142,18 +203,14 @@ def _janus_room(room_id: str, janus: Janus) -> MediaRoom:
     # Two workers may get here at once: one insert wins, both use the row that won.
     made = db.session.execute(
         dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
-        .values(
-            room_id=room_id,
-            janus_room=_janus_id(),
-            secret=secrets.token_urlsafe(24),
-            pin=secrets.token_urlsafe(24),
-            created_at=utcnow(),
-        )
+        .values(**_new_room_values(room_id, janus.url))
         .on_conflict_do_nothing(index_elements=["room_id"])
     ).rowcount
     row = db.session.get(MediaRoom, room_id)
     if made:
         _create_in_janus(janus, row)
+    elif row.server and row.server != janus.url:
+        raise JanusUnavailable("the room was just placed on another server")  # the next request uses it
     return row
 
 
@@ -698,14 +755,14 @@ def end_person(room_id: str, participant_key: str) -> None:
     member = _member(room_id, participant_key)
     if member is None:
         return
-    _drop_member_peers(client(), room_id, member)
+    _drop_member_peers(_room_client(room_id), room_id, member)
     db.session.delete(member)
     db.session.flush()
 
 
 def end_room(room_id: str) -> None:
     """The session ended: destroy the room in Janus (everyone's media stops) and forget it all."""
-    janus = client()
+    janus = _room_client(room_id)
     row = db.session.get(MediaRoom, room_id)
     if janus is not None:
         sessions = db.session.execute(select(MediaPeer.janus_session).where(MediaPeer.room_id == room_id)).scalars()
