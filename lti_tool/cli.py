@@ -176,6 +176,23 @@ def media_turn_config(realm: str | None, media_ips: tuple[str, ...], port: int, 
         click.echo(json.dumps({"media": {"turn": entry}}, indent=2), err=True)
 
 
+@media_group.command("status", help="The Janus servers: reachable, in placement, active rooms, participants.")
+def media_status() -> None:
+    from .media import servers
+
+    found = servers.status(servers.fleet(), check=True)
+    if not found:
+        click.echo("No Janus server is configured (media.janus in config.json).")
+        return
+    for server in found:
+        click.echo(
+            f"{server.url}  {'reachable' if server.reachable else 'unreachable'}  "
+            f"{'in placement' if server.in_placement else 'out of placement'}  "
+            f"{server.rooms} room{'s' if server.rooms != 1 else ''}  "
+            f"{server.participants} participant{'s' if server.participants != 1 else ''}  weight {server.weight:g}"
+        )
+
+
 @db_group.command("upgrade", help="Apply pending migrations.")
 def db_upgrade() -> None:
     from .database import upgrade_database
