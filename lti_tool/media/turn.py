@@ -59,6 +59,23 @@ def ice_servers(turn: TurnServer | None, subject: str, now: datetime) -> tuple[l
     return [{"urls": list(turn.urls), "username": cred.username, "credential": cred.password}], cred.expires_at
 
 
+def connectivity_servers(turn: TurnServer | None, subject: str, now: datetime) -> list[dict]:
+    """For the admin page's connectivity test: coturn as a STUN server (server-reflexive candidates)
+    and as TURN (relay candidates), each URL on its own so the page can tell which one works."""
+    if turn is None:
+        return []
+    cred = credential(turn, subject, now)
+    stun = []
+    for url in turn.urls:
+        match = TURN_URL.fullmatch(url)
+        if match[1] == "turn":
+            address = f"stun:{match[2]}:{match[3] or 3478}"
+            if address not in stun:
+                stun.append(address)
+    relay = [{"urls": [url], "username": cred.username, "credential": cred.password} for url in turn.urls]
+    return [{"urls": stun}, *relay] if stun else relay
+
+
 # --- coturn's own configuration (`lti-tool media turn-config`) -------------------------------------
 
 # Every range a relay must not reach on the operator's behalf (RFC 6890 special-purpose registries):

@@ -261,3 +261,72 @@ def test_janus_config_turn_needs_media_turn(make_app, platform, tmp_path):
         .invoke(args=["lti", "media", "janus-config", str(tmp_path / "j"), "--turn"])
     )
     assert result.exit_code != 0 and "config.json has no media.turn" in result.output
+
+
+# --- the admin page: servers, and the connectivity test ------------------------------------------------
+
+
+def test_admin_page_runs_a_connectivity_test_that_finds_host_and_relay_candidates(turn_app, platform, webrtc):
+    client = turn_app.test_client()
+    token = do_launch(client, platform, "Admin").token
+    html = client.post("/lti/admin", data={"launch_token": token}).get_data(as_text=True)
+    base = "http://127.0.0.1:9"
+
+    def proxy(route):
+        request = route.request
+        path = request.url[len(base) :]
+        if path == "/admin":
+            return route.fulfill(status=200, content_type="text/html", body=html)
+        answer = client.open(path, method=request.method, headers=dict(request.headers), data=request.post_data)
+        route.fulfill(status=answer.status_code, headers=dict(answer.headers), body=answer.get_data())
+
+    def run(_browser):
+        page = webrtc.page
+        page.route(base + "/**", proxy)
+        page.goto(base + "/admin")
+        page.get_by_role("button", name="Run connectivity test").click()
+        result = page.locator("#connectivity-result")
+        result.get_by_text("Relay candidates").wait_for(timeout=15000)
+        return result.inner_text()
+
+    report = webrtc._chromium.call(run, timeout=40)
+    assert "Direct (host) candidates: work" in report
+    assert "Relay candidates (through TURN): work" in report
+    assert "Server-reflexive candidates" in report  # on this one machine there is no NAT: srflx may be none
+
+
+def test_connectivity_servers_are_for_admins_only(turn_app, platform, coturn_server):
+    client = turn_app.test_client()
+    admin = do_launch(client, platform, "Admin").token
+    response = client.post("/lti/admin/connectivity", headers={"X-Launch-Token": admin})
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    stun, *relays = response.get_json()["ice_servers"]
+    assert stun == {"urls": [f"stun:{coturn_server.address}:{coturn_server.port}"]}
+    assert [r["urls"] for r in relays] == [[url] for url in coturn_server.urls]
+    instructor = do_launch(client, platform, "Instructor").token
+    assert client.post("/lti/admin/connectivity", headers={"X-Launch-Token": instructor}).status_code == 403
+    assert client.post("/lti/admin/connectivity").status_code == 401
+
+
+def test_admin_page_lists_the_janus_servers_without_their_addresses(
+    make_app, platform, janus_server, tmp_path, coturn_server
+):
+    down = {"url": "http://127.0.0.1:9/janus", "api_secret": "x-secret-x", "admin_key": "y-key-y", "weight": 2}
+    config = tool_config(platform, media={"janus": [janus_server.entry, down], "turn": coturn_server.entry})
+    app = make_app(config=config)
+    client = app.test_client()
+    html = client.post("/lti/admin", data={"launch_token": do_launch(client, platform, "Admin").token})
+    text = " ".join(html.get_data(as_text=True).split())
+    assert '<th scope="row">Server 1</th><td>Reachable</td><td>In placement</td><td>0</td><td>0</td><td>1</td>' in text
+    assert '<th scope="row">Server 2</th><td>Not reachable</td>' in text and "<td>2</td></tr>" in text
+    for secret in (
+        janus_server.entry["url"],
+        janus_server.entry["api_secret"],
+        "x-secret-x",
+        "y-key-y",
+        coturn_server.secret,
+    ):
+        assert secret not in text
+    from lti_tool.media import servers
+
+    servers.stop_monitor(app)
