@@ -141,7 +141,7 @@ def _wait_until_healthy(server: ToolServer, proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def run_tool_server(workdir: Path, janus: dict | None = None, turn: dict | None = None):
+def run_tool_server(workdir: Path, janus: dict | list[dict] | None = None, turn: dict | None = None):
     """gunicorn (2 workers, production config) in demo mode; own SQLite database, config and keys in `workdir`;
     `janus` is the config.json entry of a running Janus (else the room has no audio/video), `turn`
     the `media.turn` of a running coturn."""
@@ -152,7 +152,7 @@ def run_tool_server(workdir: Path, janus: dict | None = None, turn: dict | None 
     config = workdir / "config.json"
     settings = {"tool": {"title": "Guest access for rooms", "base_url": "http://localhost"}}
     if janus:
-        settings["media"] = {"janus": [janus]}
+        settings["media"] = {"janus": janus if isinstance(janus, list) else [janus]}
     if turn:
         settings.setdefault("media", {})["turn"] = turn
     config.write_text(json.dumps(settings))

@@ -15,7 +15,15 @@ from lti_tool.media import turn
 
 from .helpers import join_as_guest
 from .test_flows import US_ENGLISH, admit, watch_problems
-from .test_media import guest_link, host_on_camera, received, receives_video_and_audio, tile, tile_plays
+from .test_media import (
+    KEEP_PEER_CONNECTIONS,
+    guest_link,
+    host_on_camera,
+    received,
+    receives_video_and_audio,
+    tile,
+    tile_plays,
+)
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
@@ -111,3 +119,41 @@ def test_with_a_wrong_or_expired_credential_a_relay_only_guest_gets_no_media(
         assert guest.evaluate("window.__pcs.every(pc => pc.connectionState !== 'connected')")
         time.sleep(0.25)
     assert tried, "the guest's page never tried to watch the host"
+
+
+def test_when_the_rooms_janus_dies_the_pages_move_to_the_other_one_by_themselves(
+    new_page, browser_available, shared_janus, tmp_path
+):
+    """Two Janus servers: the room is on the first; kill it → within 15 s the guest sees and hears the
+    host again, now through the second, without anyone reloading or clicking."""
+    import sqlite3
+
+    from .conftest import run_tool_server, start_janus
+
+    doomed = start_janus(tmp_path / "janus-1")
+    (tmp_path / "tool-server").mkdir()
+    try:
+        with run_tool_server(tmp_path / "tool-server", [doomed.entry, shared_janus.entry]) as server:
+            host, tool, _ = host_on_camera(new_page, server)
+            url = guest_link(host, tool)
+            guest = new_page(**US_ENGLISH)
+            guest.context.add_init_script(KEEP_PEER_CONNECTIONS)
+            join_as_guest(guest, url, "Mo Mover")
+            admit(tool, guest, "Mo Mover")
+            receives_video_and_audio(guest, 10)
+
+            def server_of_room():
+                with sqlite3.connect(tmp_path / "tool-server" / "tool.sqlite3") as conn:
+                    return {row[0] for row in conn.execute("SELECT server FROM media_room")}
+
+            assert server_of_room() == {doomed.entry["url"]}
+            doomed.stop(kill=True)
+            killed_at = time.monotonic()
+            receives_video_and_audio(guest, 15)
+            assert time.monotonic() - killed_at <= 15
+            assert server_of_room() == {shared_janus.entry["url"]}
+            tile_plays(tile(guest.get_by_role("list", name="Video"), "Ada Instructor").locator("video"), 5)
+            log = server.log_path.read_text()
+            assert not re.search(r'" 5\d\d ', log), server.log_tail()
+    finally:
+        doomed.stop(kill=True)
