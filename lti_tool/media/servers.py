@@ -75,14 +75,19 @@ def active_rooms() -> dict[str, int]:
     return {server: count for server, count in rows if server}
 
 
-def choose(servers: Fleet, *, avoid: str | None = None) -> str:
+def choose(servers: Fleet, *, avoid: str | None = None) -> str | None:
     """The reachable server with the fewest active rooms per weight (after taking this one); the
-    first in config order on a tie. With none reachable: the least loaded of all (it fails, the
-    page says "reconnecting", and the room moves once a server answers)."""
+    first in config order on a tie. For a new room (no `avoid`) with none reachable: the least
+    loaded of all (it fails, the page says "reconnecting", and the room moves once a server answers).
+    For a move away from `avoid`: None when no other server is reachable (the room stays)."""
     out = down() | ({avoid} if avoid else set())
     counts = active_rooms()
     order = list(servers.clients)
-    candidates = [url for url in order if url not in out] or [url for url in order if url != avoid] or order
+    candidates = [url for url in order if url not in out]
+    if not candidates:
+        if avoid is not None:
+            return None
+        candidates = order
     return min(candidates, key=lambda url: ((counts.get(url, 0) + 1) / servers.weights[url], order.index(url)))
 
 

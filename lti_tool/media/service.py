@@ -87,7 +87,7 @@ def _new_room_values(room_id: str, server: str) -> dict[str, Any]:
 
 def _place(room_id: str, fleet: servers.Fleet) -> MediaRoom:
     """Put the room on a server. Two workers may get here at once: one insert wins, both use it."""
-    url = servers.choose(fleet)
+    url = servers.choose(fleet) or next(iter(fleet.clients))
     made = db.session.execute(
         dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
         .values(**_new_room_values(room_id, url))
@@ -101,15 +101,19 @@ def _place(room_id: str, fleet: servers.Fleet) -> MediaRoom:
 
 
 def _move(row: MediaRoom, fleet: servers.Fleet) -> MediaRoom:
-    """Re-create the room on another server. One UPDATE decides when several workers try at once."""
+    """Re-create the room on another server. One UPDATE decides when several workers try at once.
+    With no other server reachable the room stays (its page says "reconnecting")."""
     old = row.server
     url = servers.choose(fleet, avoid=old)
+    if url is None:
+        return row
+    same = MediaRoom.server.is_(None) if old is None else MediaRoom.server == old
     moved = db.session.execute(
-        update(MediaRoom).where(MediaRoom.room_id == row.room_id, MediaRoom.server == old).values(server=url)
+        update(MediaRoom).where(MediaRoom.room_id == row.room_id, same).values(server=url)
     ).rowcount
     db.session.refresh(row)
     if moved:
-        log.warning("media: moved a room from %s (out of placement) to %s", old, url)
+        log.warning("media: moved a room from %s to %s", old or "(no server)", url)
         _forget_room_peers(row.room_id)
         with contextlib.suppress(JanusError):
             _create_in_janus(fleet.clients[url], row)
