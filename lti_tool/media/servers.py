@@ -29,8 +29,11 @@ from .janus import Janus, JanusUnavailable
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = timedelta(seconds=2)
-DOWN_AFTER = 2  # failed checks in a row: a server is out ≤ ~2 × (CHECK_EVERY + HEALTH_TIMEOUT) after it stops
-HEALTH_TIMEOUT = (0.5, 1.0)  # connect, read (seconds)
+# Failed checks in a row before a server is out: a dead process (connection refused) is out in
+# 2-4 s, a hung one within ~8 s (2 × (timeouts + the wait between checks)); one slow answer on a
+# loaded machine is not enough to move rooms (a move costs everyone in them a few seconds of video).
+DOWN_AFTER = 2
+HEALTH_TIMEOUT = (1.0, 2.0)  # connect, read (seconds)
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 

@@ -86,17 +86,18 @@ def _new_room_values(room_id: str, server: str) -> dict[str, Any]:
 
 
 def _place(room_id: str, fleet: servers.Fleet) -> MediaRoom:
-    """Put the room on a server. Two workers may get here at once: one insert wins, both use it."""
-    url = servers.choose(fleet) or next(iter(fleet.clients))
-    made = db.session.execute(
+    """Put the room on a server. Two workers may get here at once: one insert wins, both use it
+    (and only the winner, who knows its own random room id, creates the room in Janus)."""
+    values = _new_room_values(room_id, servers.choose(fleet) or next(iter(fleet.clients)))
+    db.session.execute(
         dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
-        .values(**_new_room_values(room_id, url))
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["room_id"])
-    ).rowcount
+    )
     row = db.session.get(MediaRoom, room_id)
-    if made:
+    if row.janus_room == values["janus_room"]:
         with contextlib.suppress(JanusError):  # if not now, whoever finds it missing makes it
-            _create_in_janus(fleet.clients[url], row)
+            _create_in_janus(fleet.clients[row.server], row)
     return row
 
 
@@ -204,14 +205,16 @@ def _janus_room(room_id: str, janus: Janus) -> MediaRoom:
     row = db.session.get(MediaRoom, room_id)
     if row is not None:
         return row
-    # Two workers may get here at once: one insert wins, both use the row that won.
-    made = db.session.execute(
+    # Two workers may get here at once: one insert wins, both use the row that won. (psycopg reports
+    # no rowcount for ON CONFLICT DO NOTHING: the winner is the one whose random room id is in the row.)
+    values = _new_room_values(room_id, janus.url)
+    db.session.execute(
         dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
-        .values(**_new_room_values(room_id, janus.url))
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["room_id"])
-    ).rowcount
+    )
     row = db.session.get(MediaRoom, room_id)
-    if made:
+    if row.janus_room == values["janus_room"]:
         _create_in_janus(janus, row)
     elif row.server and row.server != janus.url:
         raise JanusUnavailable("the room was just placed on another server")  # the next request uses it

@@ -235,3 +235,63 @@ def test_a_room_placed_before_several_servers_moves_onto_one(
         db.session.commit()
     assert feeds(room, room.host)["status"] == "ready"
     assert placement(app)[room.id] in (janus_server.entry["url"], second_janus.entry["url"])
+
+
+def _together(calls):
+    """Run the calls at once (released by one barrier); their answers in order."""
+    import threading
+
+    answers = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(i, call):
+        start.wait()
+        answers[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return answers
+
+
+@pytest.mark.postgres
+def test_people_arriving_at_once_agree_on_one_server_and_a_move_happens_once(
+    make_app, platform, janus_server, second_janus, stop_monitors, caplog
+):
+    app = two_server_app(make_app, platform, janus_server, second_janus, database="postgres")
+    stop_monitors(app)
+    caplog.set_level("WARNING", logger="lti_tool.media")
+    urls = {janus_server.entry["url"]: janus_server.entry, second_janus.entry["url"]: second_janus.entry}
+    rooms = [room_on(app, platform, n) for n in range(3)]
+    for room in rooms:
+        people = [room.host, *(room.guest(name=f"G{i}", email=f"g{i}@example.org") for i in range(5))]
+        answers = _together([lambda who=who, r=room: r.call(who, "GET", "/media") for who in people])
+        assert [a.status_code for a in answers] == [200] * 6
+        assert {a.get_json()["status"] for a in answers} <= {"ready", "reconnecting"}
+        server = placement(app)[room.id]
+        where = [url for url, entry in urls.items() if janus_room_id(app, room.id) in janus_rooms(entry)]
+        moves = [r.getMessage() for r in caplog.records if "moved" in r.getMessage() or "health" in r.getMessage()]
+        assert where == [server], moves  # one VideoRoom, on the server the database says
+        assert all(feeds(room, who)["status"] == "ready" for who in people)
+
+    doomed = [room for room in rooms if placement(app)[room.id] == second_janus.entry["url"]]
+    assert doomed
+    second_janus.stop(kill=True)
+    wait_for(lambda: _is_down(app, second_janus.entry["url"]), 10, interval=0.1, message="out of placement")
+    for room in doomed:
+        caplog.clear()
+        before = janus_room_id(app, room.id)
+        people = [room.host, room.guest(name="Late", email="late@example.org")] * 3
+        answers = _together([lambda who=who, r=room: r.call(who, "GET", "/media") for who in people])
+        assert [a.status_code for a in answers] == [200] * 6
+        assert placement(app)[room.id] == janus_server.entry["url"] and janus_room_id(app, room.id) == before
+        assert before in janus_rooms(janus_server.entry)
+        assert feeds(room, room.host)["status"] == "ready"
+        assert sum("moved a room" in r.getMessage() for r in caplog.records) == 1  # one worker moved it
+
+
+def _is_down(app, url):
+    with app.app_context():
+        return url in servers.down()
