@@ -178,9 +178,10 @@ def media_turn_config(realm: str | None, media_ips: tuple[str, ...], port: int, 
 
 @media_group.command("status", help="The Janus servers: reachable, in placement, active rooms, participants.")
 def media_status() -> None:
+    from .clock import utcnow
     from .media import servers
 
-    found = servers.status(servers.fleet(), check=True)
+    found = servers.status(servers.fleet(), utcnow(), check=True)
     if not found:
         click.echo("No Janus server is configured (media.janus in config.json).")
         return

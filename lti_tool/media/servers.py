@@ -191,11 +191,14 @@ class ServerStatus:
     in_placement: bool
     rooms: int
     participants: int
-    checked_at: datetime | None
 
 
-def status(servers: Fleet | None, *, check: bool = True) -> list[ServerStatus]:
-    """Every configured server: reachable now (asked when `check`), in placement, rooms, participants."""
+FRESH = timedelta(seconds=10)  # a health record younger than this is believed without asking again
+
+
+def status(servers: Fleet | None, now: datetime, *, check: bool = False) -> list[ServerStatus]:
+    """Every configured server: reachable (the monitor's fresh record, else asked now; always asked
+    with `check`), in placement, active rooms, participants (people with a peer in its rooms)."""
     if servers is None:
         return []
     rows = {r.url: r for r in db.session.execute(select(MediaServer)).scalars()}
@@ -210,7 +213,8 @@ def status(servers: Fleet | None, *, check: bool = True) -> list[ServerStatus]:
     out = []
     for url, janus in servers.clients.items():
         row = rows.get(url)
-        ok = reachable(janus) if check else bool(row and row.down_since is None and row.ok_at)
+        fresh = row is not None and row.checked_at >= now - FRESH
+        ok = (row.failures == 0 and row.ok_at is not None) if fresh and not check else reachable(janus)
         out.append(
             ServerStatus(
                 url=url,
@@ -219,7 +223,6 @@ def status(servers: Fleet | None, *, check: bool = True) -> list[ServerStatus]:
                 in_placement=not (row and row.down_since),
                 rooms=rooms.get(url, 0),
                 participants=people.get(url, 0),
-                checked_at=row.checked_at if row and row.ok_at else None,
             )
         )
     return out

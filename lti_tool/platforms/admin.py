@@ -42,10 +42,11 @@ class MediaServerRow:
 
 
 def media_servers() -> list[MediaServerRow]:
+    from ..clock import utcnow
     from ..media import servers
 
     rows = []
-    for i, found in enumerate(servers.status(servers.fleet(), check=True), start=1):
+    for i, found in enumerate(servers.status(servers.fleet(), utcnow()), start=1):
         rows.append(
             MediaServerRow(
                 label=f"Server {i}",

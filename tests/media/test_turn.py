@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from lti_tool.config import ConfigError, load_settings
+from lti_tool.clock import utcnow
+from lti_tool.config import ConfigError, TurnServer, load_settings
 from lti_tool.media import turn
 from tests.conftest import do_launch, tool_config
 from tests.media.conftest import media_config
@@ -107,21 +108,10 @@ def test_coturn_refuses_a_wrong_or_expired_credential(coturn_server, webrtc):
     ]:
         servers = [{"urls": coturn_server.urls, "username": username, "credential": password}]
         assert webrtc.relay_candidates(servers) == []
-    fresh = turn.credential(turn_settings(coturn_server), "someone", _now())
+    settings = TurnServer(urls=tuple(coturn_server.urls), secret=coturn_server.secret, ttl_seconds=120)
+    fresh = turn.credential(settings, "someone", utcnow())
     good = [{"urls": coturn_server.urls, "username": fresh.username, "credential": fresh.password}]
     assert "relay" in webrtc.relay_candidates(good)  # the same probe does gather with a good one
-
-
-def turn_settings(coturn_server):
-    from lti_tool.config import TurnServer
-
-    return TurnServer(urls=tuple(coturn_server.urls), secret=coturn_server.secret, ttl_seconds=120)
-
-
-def _now():
-    from lti_tool.clock import utcnow
-
-    return utcnow()
 
 
 @pytest.mark.parametrize("status", ["waiting", "declined", "removed"])
