@@ -85,17 +85,24 @@ def _new_room_values(room_id: str, server: str) -> dict[str, Any]:
     }
 
 
-def _place(room_id: str, fleet: servers.Fleet) -> MediaRoom:
-    """Put the room on a server. Two workers may get here at once: one insert wins, both use it
-    (and only the winner, who knows its own random room id, creates the room in Janus)."""
-    values = _new_room_values(room_id, servers.choose(fleet) or next(iter(fleet.clients)))
+def _insert_room(room_id: str, server: str) -> tuple[MediaRoom, bool]:
+    """The room's row, made on `server` if missing, and whether this call made it. Two workers may
+    get here at once: one insert wins, both use the row that won. (psycopg reports no rowcount for
+    ON CONFLICT DO NOTHING: the winner is the one whose random room id is in the row.)"""
+    values = _new_room_values(room_id, server)
     db.session.execute(
         dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["room_id"])
     )
     row = db.session.get(MediaRoom, room_id)
-    if row.janus_room == values["janus_room"]:
+    return row, row.janus_room == values["janus_room"]
+
+
+def _place(room_id: str, fleet: servers.Fleet) -> MediaRoom:
+    """Put the room on a server; only the worker that placed it creates it in Janus."""
+    row, made = _insert_room(room_id, servers.choose(fleet) or next(iter(fleet.clients)))
+    if made:
         with contextlib.suppress(JanusError):  # if not now, whoever finds it missing makes it
             _create_in_janus(fleet.clients[row.server], row)
     return row
@@ -205,16 +212,8 @@ def _janus_room(room_id: str, janus: Janus) -> MediaRoom:
     row = db.session.get(MediaRoom, room_id)
     if row is not None:
         return row
-    # Two workers may get here at once: one insert wins, both use the row that won. (psycopg reports
-    # no rowcount for ON CONFLICT DO NOTHING: the winner is the one whose random room id is in the row.)
-    values = _new_room_values(room_id, janus.url)
-    db.session.execute(
-        dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["room_id"])
-    )
-    row = db.session.get(MediaRoom, room_id)
-    if row.janus_room == values["janus_room"]:
+    row, made = _insert_room(room_id, janus.url)
+    if made:
         _create_in_janus(janus, row)
     elif row.server and row.server != janus.url:
         raise JanusUnavailable("the room was just placed on another server")  # the next request uses it
@@ -724,9 +723,9 @@ def media_state(
                 feed["guest_id"] = owner.guest_id
         feeds.append(feed)
     feeds.sort(key=lambda f: (f["source"] != "screen", f["name"], f["id"]))
-    servers, expires = turn_relay.ice_servers(turn, f"{room_id}:{actor.key}", now)
+    ice, expires = turn_relay.ice_servers(turn, f"{room_id}:{actor.key}", now)
     body: dict[str, Any] = {"status": "ready", "message": None, "you": mine, "feeds": feeds}
-    body.update(ice_servers=servers, ice_expires_at=expires)
+    body.update(ice_servers=ice, ice_expires_at=expires)
     if manage:
         speakers = db.session.execute(
             select(MediaMember)
