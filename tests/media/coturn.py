@@ -47,6 +47,7 @@ class Coturn:
     port: int
     secret: str
     process: subprocess.Popen | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def urls(self) -> list[str]:
@@ -78,6 +79,7 @@ class Coturn:
             [
                 *(binary, "-c", str(conf), "--listening-ip", self.address, "--relay-ip", self.address),
                 *("--log-file", str(self.log_path), "--pidfile", str(self.directory / "turn.pid")),
+                *self.extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -108,8 +110,8 @@ class Coturn:
             self.process.wait(timeout=10)
 
 
-def start_coturn(directory: Path) -> Coturn:
+def start_coturn(directory: Path, *extra_args: str) -> Coturn:
     binary = require_coturn()
-    return Coturn(
-        directory=directory, address=(address := own_address()), port=free_port(address), secret=new_secret()
-    ).start(binary)
+    address = own_address()
+    server = Coturn(directory, address, free_port(address), new_secret(), extra_args=extra_args)
+    return server.start(binary)
