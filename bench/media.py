@@ -1,12 +1,18 @@
 """Audio/video benchmark (issue 16), not a test: one publisher and N subscribers on a real Janus.
 
-    python bench/media.py                      # N = 1, 5, 10
-    python bench/media.py --subscribers 1 5 --window 10
+    python bench/media.py                      # N = 1, 5, 10; direct, then relay-only
+    python bench/media.py --subscribers 1 5 --window 10 --paths relay
 
 The publisher is the instructor in the demo LMS's iframe with Chromium's fake 720p camera and
 microphone; each subscriber is a guest in a headless Chromium context of its own, joining through
 the guest link (admission off, so "Join" leads straight into the room). The tool runs as in the
 browser tests (gunicorn, 2 workers, SQLite) with a Janus started from the tool's own config.
+
+Two paths in one run (issue 17): "direct" (no TURN configured; subscribers reach Janus's host
+candidates) and "relay" (a real coturn with the config `lti-tool media turn-config` prints, the
+tool hands out its credentials, and every subscriber's RTCPeerConnection is forced to
+`iceTransportPolicy: "relay"`, as on a network that lets nothing but the TURN server through). The
+relay rows also count the subscribers whose selected candidate pair really is a relay one.
 
 Measured per round of N subscribers:
 - time from the guest's Join (the form's submit, in the page's clock) to the first decoded video frame
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -44,13 +51,16 @@ from tests.browser.helpers import (  # noqa: E402
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 SUBSCRIBER_JS = """
-(() => {
+((relayOnly) => {
   addEventListener("submit", () => sessionStorage.setItem("joinAt", String(Date.now())), true);
   const Native = window.RTCPeerConnection;
   if (!Native) return;
   window.__pcs = [];
   window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
+    constructor(config = {}, ...rest) {
+      super(relayOnly ? { ...config, iceTransportPolicy: "relay" } : config, ...rest);
+      window.__pcs.push(this);
+    }
   };
   const watch = setInterval(async () => {
     for (const pc of window.__pcs) {
@@ -64,8 +74,22 @@ SUBSCRIBER_JS = """
       }
     }
   }, 20);
-})();
+})(%s);
 """
+
+SELECTED = """async () => {
+  const types = [];
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState !== "connected") continue;
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === "transport" && r.selectedCandidatePairId) {
+        types.push(stats.get(stats.get(r.selectedCandidatePairId).localCandidateId).candidateType);
+      }
+    });
+  }
+  return types;
+}"""
 
 PUBLISHER_JS = """
 (() => {
@@ -170,11 +194,11 @@ def publisher(browser, server):
     return page, frame, url
 
 
-def one_round(browser, server, janus_pid: int, pub_frame, url: str, n: int, window: float) -> dict:
+def one_round(browser, server, janus_pid: int, pub_frame, url: str, n: int, window: float, relay: bool) -> dict:
     contexts, pages = [], []
     for _ in range(n):
         context = browser.new_context(viewport={"width": 640, "height": 480})
-        context.add_init_script(SUBSCRIBER_JS)
+        context.add_init_script(SUBSCRIBER_JS % ("true" if relay else "false"))
         contexts.append(context)
         pages.append(context.new_page())
     for page in pages:
@@ -200,11 +224,13 @@ def one_round(browser, server, janus_pid: int, pub_frame, url: str, n: int, wind
     janus1, tool1, t1 = cpu_seconds([janus_pid]), cpu_seconds(pids), time.monotonic()
     sent = sent1["frames"] - sent0["frames"]
     ratios = [(g1["frames"] - g0) / sent for g0, g1 in zip(got0, got1, strict=True)]
+    relayed = sum(1 for p in pages if set(p.evaluate(SELECTED)) == {"relay"})
     for context in contexts:
         context.close()
     elapsed = t1 - t0
     return {
         "n": n,
+        "relayed": relayed,
         "first_frame_p50": statistics.median(latencies),
         "first_frame_p95": percentile(latencies, 95),
         "first_frame_max": max(latencies),
@@ -217,36 +243,55 @@ def one_round(browser, server, janus_pid: int, pub_frame, url: str, n: int, wind
     }
 
 
+def run_path(browser_type, janus, tmp: Path, path: str, subscribers: list[int], window: float) -> None:
+    turn = None
+    if path == "relay":
+        from tests.media.coturn import start_coturn
+
+        turn = start_coturn(tmp / "coturn")
+    (tmp / f"tool-{path}").mkdir()
+    try:
+        with run_tool_server(tmp / f"tool-{path}", janus.entry, turn.entry if turn else None) as server:
+            browser = browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            _, pub_frame, url = publisher(browser, server)
+            for n in subscribers:
+                r = one_round(browser, server, janus.process.pid, pub_frame, url, n, window, path == "relay")
+                print(
+                    f"| {path} | {r['n']} | {r['relayed'] if path == 'relay' else '–'} | "
+                    f"{r['first_frame_p50']:.2f} s | {r['first_frame_p95']:.2f} s | "
+                    f"{r['first_frame_max']:.2f} s | {r['delivered_min']:.1%} / {r['delivered_median']:.1%} | "
+                    f"{r['sent_size']} at {r['sent_fps']:.1f} fps | {r['janus_cpu']:.1%} | "
+                    f"{r['janus_cpu'] / r['n']:.2%} | {r['tool_cpu']:.1%} | {r['tool_cpu'] / r['n']:.2%} |",
+                    flush=True,
+                )
+            browser.close()
+    finally:
+        if turn:
+            turn.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1, 5, 10])
     parser.add_argument("--window", type=float, default=10.0, help="seconds over which frames and CPU are counted")
+    parser.add_argument("--paths", nargs="+", choices=["direct", "relay"], default=["direct", "relay"])
     args = parser.parse_args()
     binary = janus_binary()
     if binary is None:
         raise SystemExit("Janus is not installed (apt-get install janus)")
+    if "relay" in args.paths and shutil.which("turnserver") is None:
+        raise SystemExit("coturn is not installed (apt-get install coturn); or run with --paths direct")
     with tempfile.TemporaryDirectory() as tmp:
         janus = prepare(Path(tmp) / "janus", rtp_port_range="40000-60000").start(binary)
-        (Path(tmp) / "tool").mkdir()
         try:
-            with run_tool_server(Path(tmp) / "tool", janus.entry) as server, sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-                _, pub_frame, url = publisher(browser, server)
+            with sync_playwright() as pw:
                 print(
-                    "| subscribers | first frame p50 | p95 | max | frames delivered (min / median) | sent | "
-                    "Janus CPU | per subscriber | tool CPU | per subscriber |"
+                    "| path | subscribers | relayed | first frame p50 | p95 | max | frames delivered (min / median) "
+                    "| sent | Janus CPU | per subscriber | tool CPU | per subscriber |"
                 )
-                print("|---|---|---|---|---|---|---|---|---|---|")
-                for n in args.subscribers:
-                    r = one_round(browser, server, janus.process.pid, pub_frame, url, n, args.window)
-                    print(
-                        f"| {r['n']} | {r['first_frame_p50']:.2f} s | {r['first_frame_p95']:.2f} s | "
-                        f"{r['first_frame_max']:.2f} s | {r['delivered_min']:.1%} / {r['delivered_median']:.1%} | "
-                        f"{r['sent_size']} at {r['sent_fps']:.1f} fps | {r['janus_cpu']:.1%} | "
-                        f"{r['janus_cpu'] / r['n']:.2%} | {r['tool_cpu']:.1%} | {r['tool_cpu'] / r['n']:.2%} |",
-                        flush=True,
-                    )
-                browser.close()
+                print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+                for path in args.paths:
+                    run_path(pw.chromium, janus, Path(tmp), path, args.subscribers, args.window)
         finally:
             janus.stop()
 

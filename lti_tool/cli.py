@@ -90,11 +90,19 @@ def keys_retire(force: bool) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--ip", default="127.0.0.1", show_default=True, help="Address of Janus's HTTP API (loopback or private).")
 @click.option("--port", default=8088, show_default=True, type=click.IntRange(1, 65535), help="Port of that API.")
-def media_janus_config(directory: Path, ip: str, port: int) -> None:
+@click.option(
+    "--turn",
+    "use_turn",
+    is_flag=True,
+    help="Janus relays through media.turn too (only when Janus itself is behind NAT).",
+)
+def media_janus_config(directory: Path, ip: str, port: int, use_turn: bool) -> None:
     import ipaddress
     import json
 
+    from .clock import utcnow
     from .media.janusconf import JanusSetup, write_config
+    from .media.turn import janus_turn
 
     try:
         address = ipaddress.ip_address(ip)
@@ -105,8 +113,14 @@ def media_janus_config(directory: Path, ip: str, port: int) -> None:
             f"--ip: {ip} is not a loopback or private address; Janus's API must not be reachable from browsers"
         )
     settings = current_app.config["TOOL"]
+    if use_turn and settings.turn is None:
+        raise click.ClickException("--turn: config.json has no media.turn (see 'lti-tool media turn-config')")
     setup = JanusSetup(
-        http_ip=ip, http_port=port, rtp_port_range=settings.rtp_port_range, nat_1_1_mapping=settings.nat_1_1_mapping
+        http_ip=ip,
+        http_port=port,
+        rtp_port_range=settings.rtp_port_range,
+        nat_1_1_mapping=settings.nat_1_1_mapping,
+        turn=janus_turn(settings.turn, utcnow()) if use_turn else None,
     )
     try:
         entry = write_config(directory.resolve(), setup)
@@ -116,6 +130,68 @@ def media_janus_config(directory: Path, ip: str, port: int) -> None:
     click.echo(f"Run Janus with: janus -F {directory.resolve()} -C {directory.resolve() / 'janus.jcfg'}")
     click.echo("Put this in config.json under media.janus (keep it secret):")
     click.echo(json.dumps({"media": {"janus": [entry]}}, indent=2))
+
+
+@media_group.command("turn-config", help="Print a hardened coturn config (turnserver.conf) for media.turn.")
+@click.option("--realm", help="coturn's realm (default: the host of tool.base_url).")
+@click.option(
+    "--media-ip",
+    "media_ips",
+    multiple=True,
+    help="An address of a media server that the relay may reach (repeat; default: from media.janus).",
+)
+@click.option("--port", default=3478, show_default=True, type=click.IntRange(1, 65535), help="TURN port (UDP+TCP).")
+@click.option("--tls-port", type=click.IntRange(1, 65535), help="TURN over TLS port (e.g. 443), with cert and pkey.")
+def media_turn_config(realm: str | None, media_ips: tuple[str, ...], port: int, tls_port: int | None) -> None:
+    import ipaddress
+    import json
+    from urllib.parse import urlsplit
+
+    from .media import turn
+
+    settings = current_app.config["TOOL"]
+    for ip in media_ips:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise click.ClickException(f"--media-ip: {ip!r} is not an IP address") from None
+    ips = list(media_ips) or turn.media_ips([s.url for s in settings.janus], settings.nat_1_1_mapping)
+    if not ips:
+        raise click.ClickException(
+            "name the media servers' addresses with --media-ip (media.janus only lists loopback addresses)"
+        )
+    secret = settings.turn.secret if settings.turn else turn.new_secret()
+    setup = turn.CoturnSetup(
+        secret=secret,
+        realm=realm or urlsplit(settings.base_url).hostname or "lti-tool",
+        media_ips=tuple(ips),
+        listening_port=port,
+        tls_port=tls_port,
+    )
+    click.echo(turn.coturn_config(setup), nl=False)
+    if settings.turn is None:
+        host = urlsplit(settings.base_url).hostname
+        entry = {"urls": [f"turn:{host}:{port}?transport=udp", f"turn:{host}:{port}?transport=tcp"], "secret": secret}
+        click.echo("# A new secret: put this in config.json under media.turn (keep it secret):", err=True)
+        click.echo(json.dumps({"media": {"turn": entry}}, indent=2), err=True)
+
+
+@media_group.command("status", help="The Janus servers: reachable, in placement, active rooms, participants.")
+def media_status() -> None:
+    from .clock import utcnow
+    from .media import servers
+
+    found = servers.status(servers.fleet(), utcnow(), check=True)
+    if not found:
+        click.echo("No Janus server is configured (media.janus in config.json).")
+        return
+    for server in found:
+        click.echo(
+            f"{server.url}  {'reachable' if server.reachable else 'unreachable'}  "
+            f"{'in placement' if server.in_placement else 'out of placement'}  "
+            f"{server.rooms} room{'s' if server.rooms != 1 else ''}  "
+            f"{server.participants} participant{'s' if server.participants != 1 else ''}  weight {server.weight:g}"
+        )
 
 
 @db_group.command("upgrade", help="Apply pending migrations.")

@@ -49,6 +49,7 @@ class JanusServer:
     url: str
     api_secret: str
     admin_key: str
+    weight: float = 1.0  # share of the rooms: a server of weight 2 takes twice the rooms of one of weight 1
 
     def __repr__(self) -> str:  # never print the secrets
         return f"JanusServer(url={self.url!r})"
@@ -67,6 +68,19 @@ class MailSettings:
 
     def __repr__(self) -> str:  # never print the password
         return f"MailSettings(smtp_host={self.smtp_host!r}, smtp_port={self.smtp_port!r})"
+
+
+@dataclass(frozen=True)
+class TurnServer:
+    """The TURN relay (config.json `media.turn`): coturn in its shared-secret REST mode. The secret
+    stays on the server; browsers get short-lived credentials derived from it (media/turn.py)."""
+
+    urls: tuple[str, ...]
+    secret: str
+    ttl_seconds: int = 300
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"TurnServer(urls={self.urls!r}, ttl_seconds={self.ttl_seconds})"
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ class ToolSettings:
     rtp_port_range: str = "20000-40000"
     nat_1_1_mapping: str | None = None
     mail: MailSettings | None = None
+    turn: TurnServer | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,6 +149,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
     if nat_1_1_mapping is not None and not (isinstance(nat_1_1_mapping, str) and _is_ip(nat_1_1_mapping)):
         raise ConfigError(f"{where}: media.nat_1_1_mapping: must be the public IP address of the Janus host")
 
+    turn = _turn(media.get("turn"), where)
+
     private_hosts = _private_hosts(_section(raw, "outbound", where).get("private_hosts", []), where)
 
     retention = _section(raw, "guests", where).get("retention_days", 30)
@@ -169,6 +186,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> ToolSettings:
         rtp_port_range=rtp_port_range,
         nat_1_1_mapping=nat_1_1_mapping,
         mail=mail,
+        turn=turn,
         extra=overrides,
     )
 
@@ -301,16 +319,24 @@ def _janus(value: Any, where: str) -> tuple[JanusServer, ...]:
     for i, entry in enumerate(value):
         if not isinstance(entry, dict):
             raise ConfigError(f"{label}[{i}]: must be an object like {example[1:-1]}")
-        unknown = sorted(set(entry) - {"url", "api_secret", "admin_key"})
+        unknown = sorted(set(entry) - {"url", "api_secret", "admin_key", "weight"})
         if unknown:
-            raise ConfigError(f"{label}[{i}]: unknown key {unknown[0]!r} (known: url, api_secret, admin_key)")
+            raise ConfigError(f"{label}[{i}]: unknown key {unknown[0]!r} (known: url, api_secret, admin_key, weight)")
+        weight = entry.get("weight", 1)
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 < weight <= 1000:
+            raise ConfigError(f"{label}[{i}].weight: must be a number above 0 (and at most 1000), e.g. 1 or 2.5")
         url = _url(entry.get("url"), f"{label}[{i}].url")
         for key in ("api_secret", "admin_key"):
             if not isinstance(entry.get(key), str) or not entry[key]:
                 raise ConfigError(
                     f"{label}[{i}].{key}: missing; 'lti-tool media janus-config DIR' prints the matching entry"
                 )
-        servers.append(JanusServer(url=url.rstrip("/"), api_secret=entry["api_secret"], admin_key=entry["admin_key"]))
+        url = url.rstrip("/")
+        if any(s.url == url for s in servers):
+            raise ConfigError(f"{label}[{i}].url: {url} is listed twice")
+        servers.append(
+            JanusServer(url=url, api_secret=entry["api_secret"], admin_key=entry["admin_key"], weight=float(weight))
+        )
     return tuple(servers)
 
 
@@ -350,6 +376,43 @@ def _mail(value: Any, where: str) -> MailSettings | None:
     if not isinstance(sender, str) or "@" not in sender or any(c in sender for c in "\r\n"):
         raise ConfigError(f'{label}.from: must be the sender address, e.g. "Rooms <rooms@example.edu>"')
     return MailSettings(host, port, starttls, credentials["username"], credentials["password"], sender)
+
+
+TURN_URL = re.compile(r"(turns?):(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(?:\?transport=(udp|tcp))?")
+TURN_TTL = (60, 86400)
+
+
+def _turn(value: Any, where: str) -> TurnServer | None:
+    label = f"{where}: media.turn"
+    example = '{"urls": ["turn:turn.example.edu:3478?transport=udp"], "secret": "…", "ttl_seconds": 300}'
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{label}: must be an object like {example}")
+    unknown = sorted(set(value) - {"urls", "secret", "ttl_seconds"})
+    if unknown:
+        raise ConfigError(f"{label}: unknown key {unknown[0]!r} (known: urls, secret, ttl_seconds)")
+    urls = value.get("urls")
+    if not isinstance(urls, list) or not urls:
+        raise ConfigError(f"{label}.urls: must be a non-empty list of TURN URLs, e.g. {example}")
+    for i, url in enumerate(urls):
+        match = TURN_URL.fullmatch(url) if isinstance(url, str) else None
+        port = int(match[3]) if match and match[3] else 1
+        if match is None or not 1 <= port <= 65535 or (match[1] == "turns" and match[4] == "udp"):
+            raise ConfigError(
+                f"{label}.urls[{i}]: {url!r} is not a TURN URL like turn:host:3478?transport=udp, "
+                "turn:host:3478?transport=tcp or turns:host:443"
+            )
+    secret = value.get("secret")
+    if not isinstance(secret, str) or len(secret) < 16:
+        raise ConfigError(
+            f"{label}.secret: must be coturn's static-auth-secret, at least 16 characters "
+            "('lti-tool media turn-config' makes one)"
+        )
+    ttl = value.get("ttl_seconds", 300)
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not TURN_TTL[0] <= ttl <= TURN_TTL[1]:
+        raise ConfigError(f"{label}.ttl_seconds: must be a whole number of seconds from {TURN_TTL[0]} to {TURN_TTL[1]}")
+    return TurnServer(urls=tuple(urls), secret=secret, ttl_seconds=ttl)
 
 
 def _port_range(value: Any, where: str) -> str:

@@ -315,6 +315,21 @@ class MediaRoom(db.Model):
     secret: Mapped[str] = mapped_column(String(64))  # VideoRoom room secret: kick, moderate, destroy
     pin: Mapped[str] = mapped_column(String(64))  # needed to join the room at all
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Janus (its `media.janus` url) the room is placed on for this session; every worker reads it here.
+    server: Mapped[str | None] = mapped_column(String(500), index=True)
+
+
+class MediaServer(db.Model):
+    """What the health checks last found about one Janus of `media.janus` (shared by every worker).
+    A server is out of placement while `down_since` is set; it is back at its first good answer."""
+
+    __tablename__ = "media_server"
+
+    url: Mapped[str] = mapped_column(String(500), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)  # claimed by the worker that checks
+    ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MediaMember(db.Model):

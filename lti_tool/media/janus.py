@@ -122,9 +122,9 @@ class Janus:
 
     # --- core API ------------------------------------------------------------------------------------
 
-    def info(self) -> dict[str, Any]:
+    def info(self, *, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)) -> dict[str, Any]:
         try:
-            response = self._http().get(self.url + "/info", timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+            response = self._http().get(self.url + "/info", timeout=timeout)
             return response.json()
         except (requests.RequestException, ValueError) as exc:
             raise JanusUnavailable(type(exc).__name__) from None

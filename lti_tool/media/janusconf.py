@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .turn import JanusTurn
+
 LIB_DIR = Path("/usr/lib/x86_64-linux-gnu/janus")
 KEEP = {"plugins": "libjanus_videoroom.so", "transports": "libjanus_http.so"}
 KINDS = ("plugins", "transports", "events", "loggers")
@@ -29,6 +31,7 @@ class JanusSetup:
     nat_1_1_mapping: str | None = None
     session_timeout: int = SESSION_TIMEOUT
     lib_dir: Path = LIB_DIR
+    turn: JanusTurn | None = None  # Janus's own relay, when Janus itself sits behind a NAT or firewall
 
 
 def _jcfg_string(value: str) -> str:
@@ -58,6 +61,18 @@ def write_config(
     directory.mkdir(parents=True, exist_ok=True)
     nat = [f"\tnat_1_1_mapping = {_jcfg_string(setup.nat_1_1_mapping)}"] if setup.nat_1_1_mapping else []
     lib = setup.lib_dir
+    turn = setup.turn
+    turn_lines = (
+        [
+            f"\tturn_server = {_jcfg_string(turn.server)}",
+            f"\tturn_port = {int(turn.port)}",
+            f"\tturn_type = {_jcfg_string(turn.type)}",
+            f"\tturn_user = {_jcfg_string(turn.user)}",
+            f"\tturn_pwd = {_jcfg_string(turn.pwd)}",
+        ]
+        if turn
+        else []
+    )
     files = {
         "janus.jcfg": "\n".join(
             [
@@ -81,6 +96,7 @@ def write_config(
                 "nat: {",
                 '\tice_ignore_list = "vmnet"',
                 *nat,
+                *turn_lines,
                 "}",
                 *(_kind_section(lib, kind) for kind in KINDS),
                 "",

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from ..clock import utcnow
 from ..database import dialect_insert
@@ -25,9 +25,12 @@ from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..extensions import db
 from ..models import Guest, GuestLink, MediaMember, MediaPeer, MediaRoom, RaisedHand, RoomSession, new_id
 from ..rooms.service import bump_version
+from . import servers
+from . import turn as turn_relay
 from .janus import FeedGone, Janus, JanusError, JanusUnavailable, RoomGone, SessionGone
 
 if TYPE_CHECKING:
+    from ..config import TurnServer
     from ..session.service import Actor
 
 log = logging.getLogger(__name__)
@@ -52,14 +55,86 @@ class MediaOff(Conflict):
     message = OFF
 
 
-def client() -> Janus | None:
-    """This app's Janus client (the first of `media.janus`), or None when none is configured."""
-    extensions = current_app.extensions
-    if "media_janus" not in extensions:
-        servers = current_app.config["TOOL"].janus
-        first = servers[0] if servers else None
-        extensions["media_janus"] = Janus(first.url, first.api_secret, first.admin_key) if first else None
-    return extensions["media_janus"]
+def client(room_id: str) -> Janus | None:
+    """The Janus of this room's server, or None when none is configured. A live room without a server
+    is placed now (servers.choose); a room on a server that is out (down) moves to another one: its
+    peers are forgotten (they were on the dead server) and the pages, finding them gone, redo them."""
+    fleet = servers.fleet()
+    if fleet is None:
+        return None
+    if len(fleet.clients) == 1:
+        return fleet.first
+    row = db.session.get(MediaRoom, room_id)
+    if row is None:
+        if not _is_live(room_id):
+            return fleet.first  # the service answers "not live" before it asks Janus anything
+        row = _place(room_id, fleet)
+    elif row.server not in fleet.clients or row.server in servers.down():
+        row = _move(row, fleet)
+    return fleet.clients.get(row.server) or fleet.first
+
+
+def _new_room_values(room_id: str, server: str) -> dict[str, Any]:
+    return {
+        "room_id": room_id,
+        "janus_room": _janus_id(),
+        "secret": secrets.token_urlsafe(24),
+        "pin": secrets.token_urlsafe(24),
+        "created_at": utcnow(),
+        "server": server,
+    }
+
+
+def _insert_room(room_id: str, server: str) -> tuple[MediaRoom, bool]:
+    """The room's row, made on `server` if missing, and whether this call made it. Two workers may
+    get here at once: one insert wins, both use the row that won. (psycopg reports no rowcount for
+    ON CONFLICT DO NOTHING: the winner is the one whose random room id is in the row.)"""
+    values = _new_room_values(room_id, server)
+    db.session.execute(
+        dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["room_id"])
+    )
+    row = db.session.get(MediaRoom, room_id)
+    return row, row.janus_room == values["janus_room"]
+
+
+def _place(room_id: str, fleet: servers.Fleet) -> MediaRoom:
+    """Put the room on a server; only the worker that placed it creates it in Janus."""
+    row, made = _insert_room(room_id, servers.choose(fleet) or next(iter(fleet.clients)))
+    if made:
+        with contextlib.suppress(JanusError):  # if not now, whoever finds it missing makes it
+            _create_in_janus(fleet.clients[row.server], row)
+    return row
+
+
+def _move(row: MediaRoom, fleet: servers.Fleet) -> MediaRoom:
+    """Re-create the room on another server. One UPDATE decides when several workers try at once.
+    With no other server reachable the room stays (its page says "reconnecting")."""
+    old = row.server
+    url = servers.choose(fleet, avoid=old)
+    if url is None:
+        return row
+    same = MediaRoom.server.is_(None) if old is None else MediaRoom.server == old
+    moved = db.session.execute(
+        update(MediaRoom).where(MediaRoom.room_id == row.room_id, same).values(server=url)
+    ).rowcount
+    db.session.refresh(row)
+    if moved:
+        log.warning("media: moved a room from %s to %s", old or "(no server)", url)
+        _forget_room_peers(row.room_id)
+        with contextlib.suppress(JanusError):
+            _create_in_janus(fleet.clients[url], row)
+    return row
+
+
+def _room_client(room_id: str) -> Janus | None:
+    """The Janus the room is on now (no placement, no move): for ending what is there."""
+    fleet = servers.fleet()
+    if fleet is None:
+        return None
+    row = db.session.get(MediaRoom, room_id)
+    return fleet.clients.get(row.server) if row is not None and row.server else fleet.first
 
 
 def _janus_id() -> int:
@@ -139,21 +214,11 @@ def _janus_room(room_id: str, janus: Janus) -> MediaRoom:
     row = db.session.get(MediaRoom, room_id)
     if row is not None:
         return row
-    # Two workers may get here at once: one insert wins, both use the row that won.
-    made = db.session.execute(
-        dialect_insert(MediaRoom, db.session.get_bind().dialect.name)
-        .values(
-            room_id=room_id,
-            janus_room=_janus_id(),
-            secret=secrets.token_urlsafe(24),
-            pin=secrets.token_urlsafe(24),
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["room_id"])
-    ).rowcount
-    row = db.session.get(MediaRoom, room_id)
+    row, made = _insert_room(room_id, janus.url)
     if made:
         _create_in_janus(janus, row)
+    elif row.server and row.server != janus.url:
+        raise JanusUnavailable("the room was just placed on another server")  # the next request uses it
     return row
 
 
@@ -600,8 +665,19 @@ def _audit(room_id: str, actor: Actor, action: str, **detail: Any) -> None:
 # --- the media poll ---------------------------------------------------------------------------------
 
 
-def media_state(room_id: str, actor: Actor, janus: Janus | None, now: datetime) -> dict[str, Any]:
-    """What `GET …/media` answers: status, your rights and peers, and the feeds Janus has now."""
+def turn_server() -> TurnServer | None:
+    return current_app.config["TOOL"].turn
+
+
+def media_state(
+    room_id: str, actor: Actor, janus: Janus | None, now: datetime, turn: TurnServer | None = None
+) -> dict[str, Any]:
+    """What `GET …/media` answers: status, your rights and peers, and the feeds Janus has now.
+
+    Only a "ready" answer carries `ice_servers` (with a fresh TURN credential when a relay is set
+    up): the caller is a Sakai user or an admitted guest (the view refused anyone else) in a live
+    session. Each poll hands a new credential; once the session ends or the guest is removed no more
+    come, and the last one lapses `ttl_seconds` later (coturn keeps an allocation already made)."""
     member = _member(room_id, actor.key)
     mine = {"can_publish": False, "audio_muted_by_host": bool(member and member.audio_muted), "peers": []}
     if janus is None:
@@ -649,7 +725,9 @@ def media_state(room_id: str, actor: Actor, janus: Janus | None, now: datetime) 
                 feed["guest_id"] = owner.guest_id
         feeds.append(feed)
     feeds.sort(key=lambda f: (f["source"] != "screen", f["name"], f["id"]))
+    ice, expires = turn_relay.ice_servers(turn, f"{room_id}:{actor.key}", now)
     body: dict[str, Any] = {"status": "ready", "message": None, "you": mine, "feeds": feeds}
+    body.update(ice_servers=ice, ice_expires_at=expires)
     if manage:
         speakers = db.session.execute(
             select(MediaMember)
@@ -685,14 +763,14 @@ def end_person(room_id: str, participant_key: str) -> None:
     member = _member(room_id, participant_key)
     if member is None:
         return
-    _drop_member_peers(client(), room_id, member)
+    _drop_member_peers(_room_client(room_id), room_id, member)
     db.session.delete(member)
     db.session.flush()
 
 
 def end_room(room_id: str) -> None:
     """The session ended: destroy the room in Janus (everyone's media stops) and forget it all."""
-    janus = client()
+    janus = _room_client(room_id)
     row = db.session.get(MediaRoom, room_id)
     if janus is not None:
         sessions = db.session.execute(select(MediaPeer.janus_session).where(MediaPeer.room_id == room_id)).scalars()

@@ -33,7 +33,7 @@ def _done(**extra: Any):
 @writes_on_get  # keepalive stamps, a first room row, dead peers forgotten
 def media_state(room_id: str):
     actor = _caller(room_id)
-    body = service.media_state(room_id, actor, service.client(), utcnow())
+    body = service.media_state(room_id, actor, service.client(room_id), utcnow(), service.turn_server())
     db.session.commit()
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
@@ -46,14 +46,16 @@ def media_state(room_id: str):
 def publish(room_id: str):
     actor = _caller(room_id)
     data = _json()
-    return _done(**service.publish(room_id, actor, service.client(), data.get("sdp"), data.get("source"), utcnow()))
+    return _done(
+        **service.publish(room_id, actor, service.client(room_id), data.get("sdp"), data.get("source"), utcnow())
+    )
 
 
 @bp.post("/api/rooms/<room_id>/media/subscribe")
 @guest_route
 def subscribe(room_id: str):
     actor = _caller(room_id)
-    return _done(**service.subscribe(room_id, actor, service.client(), _json().get("feed"), utcnow()))
+    return _done(**service.subscribe(room_id, actor, service.client(room_id), _json().get("feed"), utcnow()))
 
 
 @bp.post("/api/rooms/<room_id>/media/peers/<peer_id>/answer")
@@ -61,7 +63,7 @@ def subscribe(room_id: str):
 @allows_line_breaks("sdp", crlf=True)
 def answer(room_id: str, peer_id: str):
     actor = _caller(room_id)
-    service.answer(room_id, actor, service.client(), peer_id, _json().get("sdp"))
+    service.answer(room_id, actor, service.client(room_id), peer_id, _json().get("sdp"))
     return _done()
 
 
@@ -69,7 +71,7 @@ def answer(room_id: str, peer_id: str):
 @guest_route
 def close_peer(room_id: str, peer_id: str):
     actor = _caller(room_id)
-    service.close_peer(room_id, actor, service.client(), peer_id)
+    service.close_peer(room_id, actor, service.client(room_id), peer_id)
     return _done()
 
 
@@ -77,7 +79,7 @@ def close_peer(room_id: str, peer_id: str):
 @guest_route
 def leave(room_id: str):
     actor = _caller(room_id)
-    service.leave(room_id, actor, service.client())
+    service.leave(room_id, actor, service.client(room_id))
     return _done()
 
 
@@ -85,7 +87,7 @@ def leave(room_id: str):
 @guest_route
 def unmute(room_id: str):
     actor = _caller(room_id)
-    service.unmute_self(room_id, actor, service.client())
+    service.unmute_self(room_id, actor, service.client(room_id))
     return _done()
 
 
@@ -101,7 +103,7 @@ def allow_speaker(room_id: str):
 @guest_route
 def stop_speaker(room_id: str, member_id: str):
     actor = _caller(room_id)
-    service.stop_speaker(room_id, actor, service.client(), member_id)
+    service.stop_speaker(room_id, actor, service.client(room_id), member_id)
     return _done()
 
 
@@ -109,5 +111,5 @@ def stop_speaker(room_id: str, member_id: str):
 @guest_route
 def mute_member(room_id: str, member_id: str):
     actor = _caller(room_id)
-    service.mute_member(room_id, actor, service.client(), member_id)
+    service.mute_member(room_id, actor, service.client(room_id), member_id)
     return _done()

@@ -23,6 +23,41 @@ class AdminPage:
     room_title: str | None
     room_guest_access: Availability | None
     tool_urls: list[tuple[str, str]]
+    media_servers: list[MediaServerRow]
+    media_configured: bool
+    turn_configured: bool
+
+
+@dataclass(frozen=True)
+class MediaServerRow:
+    """One Janus, as the admin page shows it: by its place in media.janus (its API address stays
+    off pages; `lti-tool media status` on the server lists it)."""
+
+    label: str
+    reachable: str
+    placement: str
+    rooms: int
+    participants: int
+    weight: str
+
+
+def media_servers() -> list[MediaServerRow]:
+    from ..clock import utcnow
+    from ..media import servers
+
+    rows = []
+    for i, found in enumerate(servers.status(servers.fleet(), utcnow()), start=1):
+        rows.append(
+            MediaServerRow(
+                label=f"Server {i}",
+                reachable="Reachable" if found.reachable else "Not reachable",
+                placement="In placement" if found.in_placement else "Out of placement (rooms moved away)",
+                rooms=found.rooms,
+                participants=found.participants,
+                weight=f"{found.weight:g}",
+            )
+        )
+    return rows
 
 
 def admin_page(settings: ToolSettings, runtime, ctx: LaunchContext) -> AdminPage:
@@ -61,4 +96,7 @@ def admin_page(settings: ToolSettings, runtime, ctx: LaunchContext) -> AdminPage
             ("Dynamic Registration URL", f"{urls.register}?invite=… (run 'lti-tool platform invite')"),
             ("Custom parameters (media gallery placements only)", GALLERY_CUSTOM),
         ],
+        media_servers=media_servers(),
+        media_configured=bool(settings.janus),
+        turn_configured=settings.turn is not None,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 
 from ..clock import utcnow
 from ..database import writes_on_get
@@ -165,6 +165,7 @@ def _admin_response(ctx: LaunchContext, status_message: str | None = None):
         page=admin.admin_page(settings(), runtime(), ctx),
         status_message=status_message,
         modules_url=url_for("platforms.admin_modules"),
+        connectivity_url=url_for("platforms.admin_connectivity"),
         **_launch_fields(ctx),
     )
 
@@ -174,6 +175,20 @@ def _admin_response(ctx: LaunchContext, status_message: str | None = None):
 def admin_view():
     _require_admin(g.launch)
     return _admin_response(g.launch)
+
+
+@bp.post("/lti/admin/connectivity")
+@require_launch()
+def admin_connectivity():
+    """ICE servers for the admin page's connectivity test: STUN and TURN (a short-lived credential)."""
+    from ..media import turn
+
+    ctx = g.launch
+    _require_admin(ctx)
+    servers = turn.connectivity_servers(settings().turn, f"admin:{ctx.participant_key}", utcnow())
+    response = jsonify(ice_servers=servers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/lti/admin/modules")

@@ -84,7 +84,10 @@
   }
 
   function newPeerConnection(onDead) {
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    // TURN credentials come with each "ready" poll (only then: live, and you are in the session);
+    // a new connection always uses the latest, so none is used after it expired.
+    const iceServers = (media && media.status === "ready" && media.ice_servers) || [];
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
     let lost = null;
     pc.addEventListener("connectionstatechange", () => {
       clearTimeout(lost);
@@ -506,6 +509,7 @@
     } catch (error) {
       failures += 1;
       if (error.status === 401 || error.status === 403) {
+        media = null; // and with it any TURN credential
         closeAll(false);
       } else if (failures >= 2) {
         showStatus(TEXT.reconnecting);

@@ -141,10 +141,13 @@ def _wait_until_healthy(server: ToolServer, proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def run_tool_server(workdir: Path, janus: dict | None = None, mail: dict | None = None):
+def run_tool_server(
+    workdir: Path, janus: dict | list[dict] | None = None, turn: dict | None = None, mail: dict | None = None
+):
     """gunicorn (2 workers, production config) in demo mode; own SQLite database, config and keys in `workdir`;
-    `janus` is the config.json entry of a running Janus (else the room has no audio/video); `mail` the
-    config.json `mail` block (else invitation email is off)."""
+    `janus` is the config.json entry (or entries) of a running Janus (else the room has no audio/video),
+    `turn` the `media.turn` of a running coturn, `mail` the config.json `mail` block (else invitation
+    email is off)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits this socket: no window for another process
@@ -152,7 +155,9 @@ def run_tool_server(workdir: Path, janus: dict | None = None, mail: dict | None 
     config = workdir / "config.json"
     settings = {"tool": {"title": "Guest access for rooms", "base_url": "http://localhost"}}
     if janus:
-        settings["media"] = {"janus": [janus]}
+        settings["media"] = {"janus": janus if isinstance(janus, list) else [janus]}
+    if turn:
+        settings.setdefault("media", {})["turn"] = turn
     if mail:
         settings["mail"] = mail
     config.write_text(json.dumps(settings))
@@ -250,6 +255,25 @@ def media_tool_server(shared_janus, tmp_path):
     workdir = tmp_path / "tool-server"
     workdir.mkdir()
     with run_tool_server(workdir, shared_janus.entry) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def shared_coturn(browser_available, tmp_path_factory):
+    """A real coturn with the tool's hardened config (tests/media/coturn.py)."""
+    from tests.media.coturn import start_coturn
+
+    server = start_coturn(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def turn_tool_server(shared_janus, shared_coturn, tmp_path):
+    """A fresh tool server with audio and video on the shared Janus, relayed by the shared coturn."""
+    workdir = tmp_path / "tool-server"
+    workdir.mkdir()
+    with run_tool_server(workdir, shared_janus.entry, shared_coturn.entry) as server:
         yield server
 
 

@@ -44,6 +44,16 @@ def janus_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def coturn_server(tmp_path_factory):
+    """One real coturn for the test session, with the tool's hardened config (tests/media/coturn.py)."""
+    from tests.media.coturn import start_coturn
+
+    server = start_coturn(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def own_janus(tmp_path):
     """A Janus of this test only (for tests that kill and restart it)."""
@@ -135,6 +145,40 @@ window.pcStats = async (id) => {
   return out;
 };
 window.closePc = (id) => { window.pcs[id].close(); };
+// Two peers in this page: `relayed` may only relay (through these ICE servers), the other is direct.
+// A data channel between them echoes messages; `echoes()` is how many came back so far.
+window.relayPair = async (iceServers) => {
+  const relayed = new RTCPeerConnection({iceServers, iceTransportPolicy: 'relay'});
+  const other = new RTCPeerConnection();
+  const channel = relayed.createDataChannel('echo');
+  window.echoCount = 0;
+  channel.onmessage = () => { window.echoCount += 1; };
+  other.ondatachannel = (e) => { e.channel.onmessage = (m) => e.channel.send(m.data); };
+  await relayed.setLocalDescription(await relayed.createOffer());
+  await gathered(relayed);
+  await other.setRemoteDescription(relayed.localDescription);
+  await other.setLocalDescription(await other.createAnswer());
+  await gathered(other);
+  await relayed.setRemoteDescription(other.localDescription);
+  window.pcs.relayed = relayed; window.pcs.other = other; window.echoChannel = channel;
+};
+window.echoOnce = async () => {
+  const before = window.echoCount;
+  if (window.echoChannel.readyState !== 'open') return false;
+  window.echoChannel.send('ping');
+  for (let i = 0; i < 50 && window.echoCount === before; i++) await new Promise(r => setTimeout(r, 20));
+  return window.echoCount > before;
+};
+// The candidate types a relay-only connection with these ICE servers gathers (relay, or none).
+window.relayCandidates = async (iceServers) => {
+  const pc = new RTCPeerConnection({iceServers, iceTransportPolicy: 'relay'});
+  pc.createDataChannel('probe');
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const types = [...pc.localDescription.sdp.matchAll(/ typ ([a-z]+)/g)].map(m => m[1]);
+  pc.close();
+  return types;
+};
 """
 
 
@@ -208,6 +252,15 @@ class WebRTC:
 
     def stats(self, pc: str) -> dict:
         return self._eval("id => pcStats(id)", pc)
+
+    def relay_pair(self, ice_servers: list[dict]) -> None:
+        self._eval("servers => relayPair(servers)", ice_servers)
+
+    def echo(self) -> bool:
+        return self._eval("() => echoOnce()")
+
+    def relay_candidates(self, ice_servers: list[dict]) -> list[str]:
+        return self._eval("servers => relayCandidates(servers)", ice_servers)
 
     def close(self, pc: str) -> None:
         self._eval("id => closePc(id)", pc)
