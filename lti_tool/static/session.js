@@ -409,7 +409,7 @@
   function confirmAction(options) {
     const dialog = $("confirm-dialog");
     const opener = options.from || document.activeElement; // (Safari does not focus a clicked button)
-    const top = opener && opener.getBoundingClientRect ? opener.getBoundingClientRect().top : 0;
+    const top = (opener && opener.getBoundingClientRect ? opener.getBoundingClientRect().top : 0) + window.scrollY;
     $("confirm-title").textContent = options.title;
     $("confirm-text").textContent = options.text;
     const form = $("confirm-actions");
@@ -421,9 +421,10 @@
       form.append(b);
     });
     dialog.returnValue = "";
-    // In a frame sized to the page (lti.frameResize) the portal shows only part of it: open the
-    // dialog beside what the person just pressed, not at the top of a tall frame.
-    dialog.style.marginTop = Math.max(16, Math.min(top - 120, window.innerHeight - 320)) + "px";
+    // In a frame sized to the page (lti.frameResize) the portal shows only part of it: the dialog
+    // scrolls with the page (session.css) and opens beside what the person just pressed.
+    const bottom = document.documentElement.scrollHeight - 340;
+    dialog.style.marginTop = Math.max(16 + window.scrollY, Math.min(top - 120, bottom)) + "px";
     dialog.showModal();
     $("confirm-cancel").focus();
     return new Promise((resolve) => {

@@ -358,3 +358,46 @@ def test_the_links_dialog_says_what_it_does(new_page, fresh_tool_server):
     switch.click()
     expect(window.get_by_role("status")).to_have_text("Guest access is on. Links that are still valid work again.")
     assert problems == []
+
+
+def test_a_media_gallery_room_says_in_one_line_that_guests_cannot_come(new_page, tool_server):
+    page = new_page(**DESKTOP)
+    problems = watch_problems(page)
+    launch_from_course(page, tool_server, "instructor", room="gallery")
+    tool = page.frame_locator("#tool-frame")
+    expect(tool.locator("#session-state")).to_be_visible()
+    expect(tool.get_by_text("Guest access is not available for media gallery rooms.")).to_have_count(1)
+    expect(tool.get_by_role("region", name=re.compile("^Guests"))).to_be_hidden()  # no empty Guests panel
+    expect(tool.get_by_role("button", name="Invite guests")).to_have_count(0)
+    assert_accessible(page)
+    assert problems == []
+
+
+def test_room_settings_all_wait_for_save(new_page, fresh_tool_server):
+    page, tool, problems = instructor(new_page, fresh_tool_server)
+    more = tool.get_by_role("button", name="More actions", exact=True)
+    more.click()
+    tool.get_by_role("menuitem", name="Room settings").click()
+    settings = tool.get_by_role("dialog", name="Room settings")
+    admission = settings.get_by_role("checkbox", name="Guests must be admitted by a moderator")
+    chat = settings.get_by_role("checkbox", name="Guests can chat")
+    expect(admission).to_be_checked()
+    admission.uncheck()
+    chat.uncheck()
+    settings.get_by_role("button", name="Close").click()  # closed without Save: nothing changed
+    more.click()
+    tool.get_by_role("menuitem", name="Room settings").click()
+    expect(admission).to_be_checked()
+    expect(chat).to_be_checked()
+    admission.uncheck()
+    chat.uncheck()
+    settings.get_by_role("button", name="Save").click()
+    expect(settings.get_by_role("status")).to_have_text("Saved. Guests now enter without waiting.")
+    settings.get_by_role("button", name="Close").click()
+    page.reload()
+    tool.locator("#more-actions").wait_for()
+    more.click()
+    tool.get_by_role("menuitem", name="Room settings").click()
+    expect(admission).not_to_be_checked()
+    expect(chat).not_to_be_checked()
+    assert problems == []

@@ -96,7 +96,7 @@ def test_flow_2_guest_waits_is_admitted_enters_by_itself_and_chats(new_page, fre
     problems = watch_problems(guest)
     guest.goto(url)
     expect(guest.get_by_role("heading", level=1)).to_have_text("Weekly seminar room")
-    save_screenshot(guest, "guest-entry", height=420)
+    # (The README's picture of this page is taken at phone size: test_phone.)
     assert_accessible(guest)
     guest.get_by_label("Name").fill("Gina Guest")
     guest.get_by_label("Email").fill("gina@example.org")
@@ -247,6 +247,7 @@ def test_flow_4_and_the_links_window_in_detail(new_page, fresh_tool_server):
     window.get_by_role("button", name="Copy link Open day").click()
     field = window.get_by_role("textbox", name="Link for Open day")
     expect(field).to_be_focused()
+    expect(tool.get_by_text("Copying is blocked here")).to_have_count(1)  # its help, said once
     value = field.input_value()
     assert value.startswith(fresh_tool_server.tool_url + "/g/")
     assert field.evaluate("el => el.value.substring(el.selectionStart, el.selectionEnd)") == value
