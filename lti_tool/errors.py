@@ -27,6 +27,7 @@ class DomainError(Exception):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.field = field
+        self.errors: list[dict[str, str | None]] | None = None
         if code:
             self.code = code
 
@@ -34,6 +35,14 @@ class DomainError(Exception):
 class ValidationError(DomainError):
     code = "invalid"
     title = "Please check what you entered"
+
+    @classmethod
+    def of_fields(cls, problems: list[ValidationError]) -> ValidationError:
+        """One refusal for a form with several wrong fields: the first is `error`/`field`, and
+        `errors` lists them all, so a page can show each beside its field at once."""
+        first = cls(problems[0].message, field=problems[0].field)
+        first.errors = [{"field": p.field, "error": p.message} for p in problems]
+        return first
 
 
 class Forbidden(DomainError):
@@ -89,11 +98,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(status: int, code: str, title: str, message: str, field: str | None = None):
+def error_response(
+    status: int, code: str, title: str, message: str, field: str | None = None, errors: list | None = None
+):
     if wants_json():
         body = {"error": message, "code": code}
         if field:
             body["field"] = field
+        if errors:
+            body["errors"] = errors
         return jsonify(body), status
     return render_template("errors/page.html", title=title, message=message, status=status), status
 
@@ -103,7 +116,7 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(exc: DomainError):
         db.session.rollback()
         log.info("refused", extra={"reason": exc.code, "status": exc.status})
-        return error_response(exc.status, exc.code, exc.title, exc.message, exc.field)
+        return error_response(exc.status, exc.code, exc.title, exc.message, exc.field, exc.errors)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

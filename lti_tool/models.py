@@ -180,10 +180,12 @@ class Guest(db.Model):
     invite_role: Mapped[str | None] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(80))
     email: Mapped[str] = mapped_column(String(254))
-    # waiting | admitted | declined | removed | ended
+    # waiting | admitted | declined | removed | blocked | left | revoked | ended
     status: Mapped[str] = mapped_column(String(16))
     # sha256 of the guest session cookie; the cookie itself is never stored.
     session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # sha256 of the browser's entry-form cookie: who "Remove and block" keeps out (with the email).
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -215,6 +217,20 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GuestBlock(db.Model):
+    """ "Remove and block": the person may not rejoin the room, through any link, until a session of
+    the room ends after the block. Matched by browser (`Guest.browser_hash`) or by email
+    (SHA-256 of the address in lower case); no name or address is kept here."""
+
+    __tablename__ = "guest_block"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RoomSession(db.Model):

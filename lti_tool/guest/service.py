@@ -7,6 +7,7 @@ that only one may pass.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,11 +18,12 @@ from ..clock import as_utc
 from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..links.service import is_expired, link_status
-from ..models import Guest, GuestGroup, GuestLink, Room, new_id
+from ..models import Guest, GuestBlock, GuestGroup, GuestLink, Room, RoomSession, new_id
 from ..rooms.service import BUMP_IF_ENABLED, availability, bump_version
 from .validation import _
 
 WAITING, ADMITTED, DECLINED, REMOVED, ENDED = "waiting", "admitted", "declined", "removed", "ended"
+BLOCKED, LEFT = "blocked", "left"  # removed and blocked by a host; left by pressing Leave
 # A full page load refused a guest who was inside (link deleted or expired, access off, room gone):
 # their guest session is over on the server, whatever their cookie says.
 CLOSED = "closed"
@@ -87,6 +89,35 @@ class SessionClosed(GuestPageError):
     title = _("You have left the session")
     message = _("Your guest session has ended.")
     template = "guest/session_over.html"
+
+
+class Blocked(GuestPageError):
+    """Removed and blocked by a host: no way back into the room, through any link, until the session ends."""
+
+    status = 403
+    code = "blocked"
+    title = _("You can't rejoin this session")
+    message = _("The host removed you from this session and blocked rejoining until it ends.")
+    template = "guest/blocked.html"
+
+
+# A guest who was inside and reloads is told what changed, not the generic page of a newcomer.
+class AccessTurnedOff(GuestAccessOff):
+    title = _("Guest access is turned off")
+    message = _("The host turned off guest access, so you can't rejoin.")
+    template = "guest/cant_rejoin.html"
+
+
+class LinkDeleted(LinkInvalid):
+    title = _("Your guest link was deleted")
+    message = _("The host deleted the link you joined with, so you can't rejoin.")
+    template = "guest/cant_rejoin.html"
+
+
+class LinkExpired(LinkInvalid):
+    title = _("Your guest link has expired")
+    message = _("The link you joined with has expired, so you can't rejoin.")
+    template = "guest/cant_rejoin.html"
 
 
 class NoGuestSession(GuestPageError):
@@ -215,8 +246,11 @@ class Joined:
     status: str
 
 
-def join(link: EntryLink, name: str, email: str, session_hash: str, now: datetime) -> Joined | None:
+def join(
+    link: EntryLink, name: str, email: str, session_hash: str, now: datetime, *, browser_hash: str | None = None
+) -> Joined | None:
     """One successful submission: a click, then the guest (waiting or admitted by room setting).
+    `browser_hash` names the browser (its entry-form cookie, hashed) for "Remove and block".
 
     None when no click is left or the room closed meanwhile; then the join has written nothing.
     `link` comes from `find_link` in the same transaction.
@@ -244,12 +278,54 @@ def join(link: EntryLink, name: str, email: str, session_hash: str, now: datetim
             "email": email,
             "status": status,
             "session_hash": session_hash,
+            "browser_hash": browser_hash,
             "created_at": now,
             "decided_at": None if status == WAITING else now,
             "last_seen_at": now,
         },
     )
     return joined
+
+
+def email_hash(email: str) -> str:
+    """What a block keeps of an email address: its SHA-256, in lower case (the same person whatever the case)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def browser_hash(cookie: str) -> str:
+    """What the tool keeps of a browser's entry-form cookie: its SHA-256."""
+    return hashlib.sha256(b"guest-browser:" + cookie.encode()).hexdigest()
+
+
+def block_guest(room_id: str, guest_id: str, now: datetime) -> None:
+    """Block the person behind a guest record (their browser and their email) from rejoining the room
+    until a session of the room ends. Nothing is blocked if the record is gone."""
+    row = db.session.execute(
+        select(Guest.browser_hash, Guest.email).where(Guest.id == guest_id, Guest.room_id == room_id)
+    ).first()
+    if row is None:
+        return
+    db.session.add(
+        GuestBlock(room_id=room_id, browser_hash=row.browser_hash, email_hash=email_hash(row.email), created_at=now)
+    )
+
+
+def check_not_blocked(room_id: str, email: str, browser: str | None) -> None:
+    """Refuse (Blocked) a join of a blocked person: the same email, or the same browser (`browser`:
+    its `browser_hash`). A block lasts until a session of the room ends after it was made."""
+    ended_since = exists().where(
+        RoomSession.room_id == GuestBlock.room_id,
+        RoomSession.ended_at.is_not(None),
+        RoomSession.ended_at >= GuestBlock.created_at,
+    )
+    who = GuestBlock.email_hash == email_hash(email)
+    if browser:
+        who = or_(who, GuestBlock.browser_hash == browser)
+    blocked = db.session.execute(
+        select(GuestBlock.id).where(GuestBlock.room_id == room_id, who, ~ended_since).limit(1)
+    ).first()
+    if blocked is not None:
+        raise Blocked()
 
 
 def end_previous_session(session_hash: str) -> None:
@@ -280,10 +356,15 @@ def room_for_guest(guest, room_id: str, now: datetime) -> Room:
         from ..invites.service import check_invitee  # invitations build on this package
 
         return check_invitee(guest, room_id, now)
-    room = check_room(db.session.get(Room, room_id))
+    room = db.session.get(Room, room_id)
+    if room is not None and room.deleted_at is None and not room.guest_access_enabled:
+        raise AccessTurnedOff()
+    room = check_room(room)
     link = db.session.get(GuestLink, guest.link_id) if guest.link_id else None
-    if link is None or link.room_id != room_id or is_expired(link, now):
-        raise LinkInvalid()
+    if link is None or link.room_id != room_id:
+        raise LinkDeleted()
+    if is_expired(link, now):
+        raise LinkExpired()
     return room
 
 
@@ -435,4 +516,5 @@ def set_admission_required(room_id: str, required: bool, now: datetime) -> int:
 
 def purge_guests(now: datetime, retention_days: int) -> int:
     cutoff = now - timedelta(days=retention_days)
+    db.session.execute(delete(GuestBlock).where(GuestBlock.created_at < cutoff))
     return db.session.execute(delete(Guest).where(Guest.created_at < cutoff)).rowcount

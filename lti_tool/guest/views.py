@@ -50,7 +50,7 @@ def render_guest_page(exc: service.GuestPageError):
     log.info("guest refused", extra={"reason": exc.code, "status": exc.status})
     if wants_json() or request.endpoint == "guest.status":
         return jsonify(error=exc.message, code=exc.code), exc.status
-    return render_template(exc.template, title=exc.title), exc.status
+    return render_template(exc.template, title=exc.title, message=exc.message), exc.status
 
 
 def _client() -> str:
@@ -112,7 +112,13 @@ def _submit(token: str, now):
         response = _entry_page(link, form, 400 if "form" in form.errors else 422)
         db.session.commit()
         return response
-    return _join(token, link, form, now)
+    browser = service.browser_hash(request.cookies[FORM_COOKIE])  # _form_token_ok: the cookie is there
+    try:
+        service.check_not_blocked(link.room_id, form.email, browser)
+    except service.Blocked:
+        db.session.commit()  # the counts stay; no click is used
+        raise
+    return _join(token, link, form, now, browser)
 
 
 def _refusal(link: service.EntryLink | None, now) -> service.GuestPageError | None:
@@ -126,9 +132,9 @@ def _refusal(link: service.EntryLink | None, now) -> service.GuestPageError | No
     return None
 
 
-def _join(token: str, link: service.EntryLink, form: EntryForm, now):
+def _join(token: str, link: service.EntryLink, form: EntryForm, now, browser: str):
     cookie, digest = new_session_secret()
-    joined = service.join(link, form.name, form.email, digest, now)
+    joined = service.join(link, form.name, form.email, digest, now, browser_hash=browser)
     if joined is None:
         # The last click went to someone else, or the link closed meanwhile: say which.
         db.session.commit()  # the counts stay; the join itself wrote nothing
@@ -179,6 +185,7 @@ def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
         render_template(
             "guest/entry.html",
             room_title=link.room.title,
+            admission_required=link.room.admission_required,
             form=form,
             form_token=_form_serializer().dumps([link.id, _browser_binding(cookie)]),
             continue_url=url_for("guest.room", room_id=link.room_id) if already_in else None,

@@ -33,8 +33,8 @@ NAME_TOO_LONG = f"The link name can be at most {NAME_MAX} characters."
 NAME_CONTROL = "The link name can't contain invisible or control characters such as line breaks or tabs."
 NAME_MARKS = "The link name has too many accent marks on one letter."
 _NAME_MESSAGES = {"missing": NAME_MISSING, "invisible": NAME_CONTROL, "too_long": NAME_TOO_LONG, "marks": NAME_MARKS}
-CLICKS_INVALID = "# of clicks must be a whole number from 1 to 10,000, or empty for unlimited."
-DAYS_INVALID = "Duration must be a whole number of days from 1 to 365, or empty for no expiry."
+CLICKS_INVALID = "Max. number of guests must be a whole number from 1 to 10,000, or empty for no limit."
+DAYS_INVALID = "Expires after must be a whole number of days from 1 to 365, or empty for never."
 ACCESS_OFF = "Turn on Enable guest access before creating a link."
 LIMIT_REACHED = "This room already has 3 guest links. Delete one to create a new link."
 LINK_GONE = "This link no longer exists. It may have been deleted already."
@@ -60,15 +60,25 @@ class LinkInput:
 
 
 def parse_link_input(name: Any, max_clicks: Any, duration_days: Any, guests_can_speak: Any = None) -> LinkInput:
-    """Validate the "Create new link" fields; the first problem is raised with its field."""
+    """Validate the "Create new link" fields. Every wrong field is reported at once
+    (`ValidationError.of_fields`: the first as `field`, all in `errors`)."""
+    problems: list[ValidationError] = []
+
+    def check(parse, *args):
+        try:
+            return parse(*args)
+        except ValidationError as problem:
+            problems.append(problem)
+            return None
+
+    clean = check(_clean_name, name)
+    clicks = check(_optional_whole, max_clicks, 1, CLICKS_MAX, CLICKS_INVALID, "max_clicks")
+    days = check(_optional_whole, duration_days, 1, DAYS_MAX, DAYS_INVALID, "duration_days")
     if guests_can_speak is not None and not isinstance(guests_can_speak, bool):
-        raise ValidationError("Guests can speak must be on or off.", field="guests_can_speak")
-    return LinkInput(
-        name=_clean_name(name),
-        max_clicks=_optional_whole(max_clicks, 1, CLICKS_MAX, CLICKS_INVALID, "max_clicks"),
-        duration_days=_optional_whole(duration_days, 1, DAYS_MAX, DAYS_INVALID, "duration_days"),
-        guests_can_speak=bool(guests_can_speak),
-    )
+        problems.append(ValidationError("Guests can speak must be on or off.", field="guests_can_speak"))
+    if problems:
+        raise ValidationError.of_fields(problems)
+    return LinkInput(name=clean, max_clicks=clicks, duration_days=days, guests_can_speak=bool(guests_can_speak))
 
 
 def _clean_name(value: Any) -> str:

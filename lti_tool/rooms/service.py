@@ -18,7 +18,7 @@ from ..models import Room
 ROOM_KINDS = ("room", "mediagallery")
 THEMING_MISSING = "Guest access requires the Theming module with 'mediapage' set to 'Yes'."
 INVITE_MISSING = "Guest access requires the Invitetomedia module."
-GALLERY = "Guest access is not supported for media gallery rooms."
+GALLERY = "Guest access is not available for media gallery rooms."
 OTHER_ROOM = "You can only manage guest access for the room you opened from Sakai."
 ROOM_GONE = "This room is no longer available."
 

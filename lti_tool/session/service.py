@@ -20,6 +20,7 @@ from ..clock import as_utc
 from ..database import dialect_insert
 from ..errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationError
 from ..extensions import db
+from ..guest import service as guests
 from ..media import service as media
 from ..models import ChatMessage, Guest, Presence, RaisedHand, Room, RoomSession
 from ..rooms.service import bump_version
@@ -37,11 +38,14 @@ VIDEO_SUFFIXES = (".mp4", ".webm")
 HOST_PORT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 GUEST_PANEL_STATUSES = ("waiting", "admitted")
 NOT_STARTED, LIVE, ENDED = "not_started", "live", "ended"
+# What a guest's page says when their place in the session is over: (heading, what next).
 CLOSED_MESSAGES = {
-    "removed": "A moderator removed you from this session.",
-    "ended": "The session has ended. Thank you for joining.",
-    "declined": "A moderator declined your request to join.",
-    "revoked": "Your invitation was revoked. You can no longer take part in this session.",
+    "removed": ("The host removed you from this session", "You can come back through the link you were given."),
+    "blocked": ("The host removed you from this session", "You can't rejoin it until it ends."),
+    "left": ("You left the session", "To join again, open the guest link you were given."),
+    "ended": ("The session has ended", "Thank you for joining."),
+    "declined": ("You were not admitted", "A moderator declined your request to join."),
+    "revoked": ("Your invitation was revoked", "You can no longer take part in this session."),
 }
 
 
@@ -296,6 +300,14 @@ def _load_participants(room_id: str, now: datetime) -> list[Participant]:
     return [Participant(key, name, role) for key, name, role in rows]
 
 
+def guests_present(room_id: str, now: datetime) -> int:
+    """How many guests are in the session now: everyone sees the number (never the names), so
+    students know who may be reading the chat. Part of the presence cursor, like the participants."""
+    return db.session.execute(
+        select(func.count(Presence.id)).where(*_present(room_id, now), Presence.is_guest.is_(True))
+    ).scalar_one()
+
+
 def shown_to_guests(
     people: list[Participant], speakers: frozenset[str], names_visible: bool
 ) -> tuple[list[dict[str, Any]], int]:
@@ -343,23 +355,31 @@ def guests_panel(room_id: str, now: datetime, with_email: bool = True) -> list[d
     ]
 
 
-def remove_guest(room_id: str, guest_id: str, actor: Actor, now: datetime) -> None:
+def remove_guest(room_id: str, guest_id: str, actor: Actor, now: datetime, *, block: bool = False) -> None:
+    """Remove a guest from the session. Plain removal lets the person come back through a link;
+    with `block` they can't rejoin the room (any link, same browser or same email) until the session ends."""
     actor.require_manage()
     removed = db.session.execute(
         update(Guest)
         .where(Guest.id == guest_id, Guest.room_id == room_id, Guest.status.in_(GUEST_PANEL_STATUSES))
-        .values(status="removed", decided_at=now),
+        # A removed invitee's invitation is revoked too (below), and their page says so.
+        .values(
+            status=guests.BLOCKED if block else case((Guest.invite_role.is_not(None), "revoked"), else_=guests.REMOVED),
+            decided_at=now,
+        ),
         execution_options={"synchronize_session": False},
     ).rowcount
     if not removed:
         raise NotFound("This guest is no longer in the room.", code="guest_not_found")
+    if block:
+        guests.block_guest(room_id, guest_id, now)
     forget_participant(room_id, f"g:{guest_id}")
     media.end_person(room_id, f"g:{guest_id}")  # their audio and video end in the media server before we answer
     from ..invites.service import revoke_for_removed_guest
 
     revoke_for_removed_guest(guest_id, now)  # an invitee's link can't bring them back
     bump_version(room_id)
-    audit(room_id, actor, "guest.remove", guest_id=guest_id)
+    audit(room_id, actor, "guest.remove", guest_id=guest_id, blocked=block)
 
 
 def forget_participant(room_id: str, key: str) -> None:
@@ -598,6 +618,7 @@ def _shared(room: Room, since: int, chat_max: int, send_people: bool, people: st
         "media": {"configured": media.configured()},
         "participants": [p.shown() for p in participants(room.id, now, people)] if send_people else None,
         "participants_unnamed": 0 if send_people else None,
+        "guests_present": guests_present(room.id, now),
         "people_cursor": people,
         "chat": chat_since(run.id, since, chat_max)
         if current == LIVE
@@ -659,4 +680,23 @@ def state(
 
 def closed_state(status: str) -> dict[str, Any]:
     """What a guest whose session is over gets instead of the room state."""
-    return {"closed": True, "reason": status, "message": CLOSED_MESSAGES.get(status, CLOSED_MESSAGES["ended"])}
+    title, message = CLOSED_MESSAGES.get(status, CLOSED_MESSAGES["ended"])
+    return {"closed": True, "reason": status, "title": title, "message": message}
+
+
+def guest_leaves(room_id: str, actor: Actor, now: datetime) -> None:
+    """A guest presses Leave: their place ends now (the host's list no longer shows them), their
+    audio and video end, and the link lets them back in later like anyone (a click of it)."""
+    if not actor.is_guest:
+        raise Forbidden("Only guests leave this way.", code="not_a_guest")
+    left = db.session.execute(
+        update(Guest)
+        .where(Guest.id == actor.guest_id, Guest.room_id == room_id, Guest.status.in_(guests.INSIDE))
+        .values(status=guests.LEFT, decided_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not left:
+        return  # left already (a second tab, a double press): nothing more to do
+    forget_participant(room_id, actor.key)
+    media.end_person(room_id, actor.key)
+    bump_version(room_id)

@@ -259,11 +259,25 @@ def lower_hand(room_id: str, hand_id: str):
     return _done()
 
 
+@bp.post("/api/rooms/<room_id>/guest/leave")
+@guest_route
+def guest_leave(room_id: str):
+    actor = _caller(room_id)
+    service.guest_leaves(room_id, actor, utcnow())
+    db.session.commit()
+    response = jsonify(service.closed_state("left"))
+    clear_guest_cookie(response)
+    return response
+
+
 @bp.post("/api/rooms/<room_id>/guests/<guest_id>/remove")
 @guest_route
 def remove_guest(room_id: str, guest_id: str):
     actor = _caller(room_id)
-    service.remove_guest(room_id, guest_id, actor, utcnow())
+    block = _json().get("block", False)
+    if not isinstance(block, bool):
+        raise ValidationError("'block' must be true or false.", field="block")
+    service.remove_guest(room_id, guest_id, actor, utcnow(), block=block)
     return _done()
 
 
@@ -278,7 +292,9 @@ def live_view(room: Room | PublicRoom, viewer_kind: str = "user", run_state: str
         "api_base": url_for("session.state", room_id=room.id).rsplit("/", 1)[0],
         "viewer_kind": "guest" if viewer_kind == "guest" else "user",
         "state": run_state,
-        "state_label": STATE_LABELS[run_state],
+        "state_label": GUEST_NOT_STARTED
+        if viewer_kind == "guest" and run_state == service.NOT_STARTED
+        else STATE_LABELS[run_state],
         "stage_kind": room.media_kind,
         "stage_url": room.media_url,
     }
@@ -302,6 +318,8 @@ def room_settings_view(room: Room, guest_group_name: str | None) -> dict[str, An
     }
 
 
+# An admitted guest before the start: they are in, and nothing more is asked of them.
+GUEST_NOT_STARTED = "You're in. The session starts when the host begins it — keep this page open."
 STATE_LABELS = {
     service.NOT_STARTED: "The session hasn't started yet",
     service.LIVE: "The session is live",

@@ -1,5 +1,6 @@
 // The demo LMS page answers LTI postMessage storage like Sakai's portal: only frames with an
-// id, data kept in page memory, replies to the frame's own origin. Loaded in <head>, so the
+// id, data kept in page memory, replies to the frame's own origin. Like Sakai it also sizes the
+// frame on lti.frameResize ({subject, height}, or the same as a JSON string). Loaded in <head>, so the
 // listener exists before the tool's frame starts loading and sends its first message.
 (function () {
   "use strict";
@@ -8,12 +9,23 @@
     const frame = document.getElementById("tool-frame");
     if (!frame || event.origin !== frame.dataset.toolOrigin || event.source !== frame.contentWindow) return;
     const toolOrigin = frame.dataset.toolOrigin;
-    const data = event.data || {};
+    let data = event.data || {};
+    if (typeof data === "string") {
+      try { data = JSON.parse(data); } catch (e) { return; }
+    }
     const subject = String(data.subject || "").replace(/^org\.imsglobal\./, "");
     let reply = null;
     if (subject === "lti.capabilities") {
       reply = { subject: "lti.capabilities.response", message_id: data.message_id,
-                supported_messages: [{ subject: "lti.put_data" }, { subject: "lti.get_data" }] };
+                supported_messages: [{ subject: "lti.put_data" }, { subject: "lti.get_data" },
+                                     { subject: "lti.frameResize" }] };
+    } else if (subject === "lti.frameResize") {
+      const height = Number(data.height);
+      if (Number.isFinite(height) && height > 0) {
+        const border = frame.offsetHeight - frame.clientHeight; // the height is the page's, inside the frame's border
+        frame.style.height = Math.min(Math.round(height), 20000) + border + "px";
+        frame.dataset.resizes = String(Number(frame.dataset.resizes || 0) + 1);
+      }
     } else if (subject === "lti.put_data") {
       store.set(toolOrigin + "|" + data.key, data.value);
       reply = { subject: "lti.put_data.response", message_id: data.message_id, key: data.key, value: data.value };

@@ -57,7 +57,8 @@
     let data = {};
     try { data = await response.json(); } catch (err) { data = {}; }
     if (!response.ok) {
-      throw { error: data.error || "Something went wrong. Please try again.", field: data.field, status: response.status };
+      throw { error: data.error || "Something went wrong. Please try again.", field: data.field,
+              errors: data.errors, status: response.status };
     }
     return data;
   }
@@ -89,15 +90,31 @@
     return document.getElementById(id).content.firstElementChild.cloneNode(true);
   }
 
-  function iconButton(iconId, label, onClick) {
+  // An icon with a short visible word ("Copy", "Delete"); the rest of the accessible name (which
+  // link) is visually hidden, so the name always holds the visible word ("Copied" included).
+  function iconButton(iconId, text, rest, onClick) {
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "icon-button";
-    button.setAttribute("aria-label", label);
-    button.title = label;
-    button.appendChild(icon(iconId));
+    button.className = "icon-button labelled";
+    button.title = text + rest;
+    const word = document.createElement("span");
+    word.className = "icon-label";
+    word.textContent = text;
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = rest;
+    button.append(icon(iconId), word, hidden);
     button.addEventListener("click", onClick);
     return button;
+  }
+
+  // The link itself, shortened on screen but whole when selected or copied by hand.
+  function urlLine(link) {
+    const url = document.createElement("span");
+    url.className = "link-url";
+    url.textContent = link.url;
+    url.title = link.url;
+    return url;
   }
 
   function expirationCell(link) {
@@ -118,13 +135,17 @@
     const row = document.createElement("tr");
     row.dataset.linkId = link.id;
     const name = document.createElement("td");
-    name.textContent = link.name;
+    const title = document.createElement("span");
+    title.className = "link-name";
+    title.textContent = link.name;
+    name.append(title);
     if (link.status !== "active") {
       const badge = document.createElement("span");
       badge.className = "link-status";
       badge.textContent = STATUS_TEXT[link.status] || link.status;
       name.append(" ", badge);
     }
+    name.append(urlLine(link));
     const clicks = document.createElement("td");
     clicks.textContent = link.clicks_label;
     const speak = document.createElement("td");
@@ -132,8 +153,8 @@
     const actions = document.createElement("td");
     actions.className = "link-actions";
     actions.append(
-      iconButton("icon-copy", "Copy link " + link.name, (event) => copyLink(link, event.currentTarget)),
-      iconButton("icon-trash", "Delete link " + link.name, () => confirmDelete(link)),
+      iconButton("icon-copy", "Copy", " link " + link.name, (event) => copyLink(link, event.currentTarget)),
+      iconButton("icon-trash", "Delete", " link " + link.name, (event) => confirmDelete(link, event.currentTarget)),
     );
     row.append(name, expirationCell(link), clicks, speak, actions);
     return row;
@@ -144,7 +165,8 @@
     toggle.checked = state.guest_access_enabled;
     toggle.disabled = false;
     count.textContent = state.count_label;
-    createButton.disabled = !state.can_create;
+    // aria-disabled, not disabled: the button keeps focus (after Create or Cancel) and says why not.
+    createButton.setAttribute("aria-disabled", state.can_create ? "false" : "true");
     showError(createReason, state.create_disabled_reason);
     tbody.replaceChildren(...state.links.map(linkRow));
     table.hidden = state.links.length === 0;
@@ -176,8 +198,9 @@
     showError(mainError, "");
     try {
       render(await api("POST", accessUrl, { enabled: enabled }));
+      const valid = state.links.some((link) => link.status === "active");
       announce(enabled
-        ? "Guest access is on. Links that are still valid work again."
+        ? (valid ? "Guest access is on. Links that are still valid work again." : "Guest access is on.")
         : "Guest access is off. All guest links are inactive.");
     } catch (err) {
       toggle.checked = !enabled;
@@ -216,12 +239,28 @@
   }
 
   createButton.addEventListener("click", () => {
+    if (createButton.getAttribute("aria-disabled") === "true") return;
     form.reset();
     clearFieldErrors();
+    preview();
     createDialog.showModal();
     fields.name.input.focus();
   });
-  createDialog.addEventListener("close", () => createButton.disabled ? toggle.focus() : createButton.focus());
+  createDialog.addEventListener("close", () => createButton.focus()); // the control that opened the step
+
+  // "Expires after": the exact date and time the link would stop working, as the host types.
+  const previewLine = $("link-duration-preview");
+  function preview() {
+    const raw = fields.duration_days.input.value.trim();
+    const days = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+    if (!raw) previewLine.textContent = "The link never expires.";
+    else if (days >= 1 && days <= 365) {
+      const at = new Date(Date.now() + days * 86400000).toISOString();
+      previewLine.textContent = "Expires " + formatDate(at, { weekday: "long", year: "numeric", month: "long",
+        day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" }) + ".";
+    } else previewLine.textContent = "";
+  }
+  fields.duration_days.input.addEventListener("input", preview);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -233,10 +272,6 @@
       duration_days: fields.duration_days.input.value.trim(),
       guests_can_speak: $("link-guests-can-speak").checked,
     };
-    if (!body.name.trim()) {
-      fieldError({ field: "name", error: "Enter a link name." });
-      return;
-    }
     busy = true;
     try {
       const result = await api("POST", linksUrl, body);
@@ -250,15 +285,21 @@
     }
   });
 
+  // Every wrong field at once, each beside its field; focus on the first.
   function fieldError(err) {
-    const field = fields[err.field];
-    if (!field) {
-      showError(formError, err.error);
-      return;
-    }
-    showError(field.error, err.error);
-    field.input.setAttribute("aria-invalid", "true");
-    field.input.focus();
+    const problems = err.errors && err.errors.length ? err.errors : [{ field: err.field, error: err.error }];
+    let first = null;
+    problems.forEach((problem) => {
+      const field = fields[problem.field];
+      if (!field) {
+        showError(formError, problem.error);
+        return;
+      }
+      showError(field.error, problem.error);
+      field.input.setAttribute("aria-invalid", "true");
+      if (!first) first = field.input;
+    });
+    if (first) first.focus();
   }
 
   // ---- Copy --------------------------------------------------------------------------------------
@@ -277,15 +318,28 @@
     return copied;
   }
 
+  // "Copied ✓" on the button itself for a moment; the status line announces it.
+  function showCopied(button) {
+    const word = button.querySelector(".icon-label");
+    const tick = document.createElement("span");
+    tick.setAttribute("aria-hidden", "true");
+    tick.textContent = " ✓";
+    word.replaceChildren("Copied", tick);
+    button.classList.add("copied");
+    window.setTimeout(() => { word.textContent = "Copy"; button.classList.remove("copied"); }, 2500);
+  }
+
   async function copyLink(link, button) {
     fallback.hidden = true;
     try {
       if (!navigator.clipboard || !navigator.clipboard.writeText) throw new Error("no clipboard");
       await navigator.clipboard.writeText(link.url);
+      showCopied(button);
       announce("Link copied");
     } catch (err) {
       if (copySelected(link.url)) {
         button.focus();
+        showCopied(button);
         announce("Link copied");
         return;
       }
@@ -293,18 +347,20 @@
       fallbackLabel.textContent = "Link for " + link.name;
       fallbackInput.value = link.url;
       fallback.hidden = false;
-      fallbackInput.focus();
+      fallbackInput.focus(); // the field's description says how to copy it (said once, not twice)
       fallbackInput.select();
-      announce("Copying is blocked here. The link is selected: press Ctrl+C to copy it.");
+      announce("");
     }
   }
   fallbackInput.addEventListener("focus", () => fallbackInput.select());
 
   // ---- Delete ------------------------------------------------------------------------------------
   let pendingDelete = null;
+  let deleteOpener = null;
 
-  function confirmDelete(link) {
+  function confirmDelete(link, opener) {
     pendingDelete = link;
+    deleteOpener = opener;
     $("delete-link-name").textContent = "“" + link.name + "” stops working at once.";
     deleteDialog.returnValue = "";
     deleteDialog.showModal();
@@ -314,7 +370,7 @@
     const link = pendingDelete;
     pendingDelete = null;
     if (!link || deleteDialog.returnValue !== "confirm") {
-      (createButton.disabled ? toggle : createButton).focus();
+      (deleteOpener && deleteOpener.isConnected ? deleteOpener : createButton).focus();
       return;
     }
     // The row goes at once; the server's answer then redraws the window.
@@ -322,7 +378,7 @@
     if (row) row.remove();
     if (!tbody.children.length) table.hidden = true;
     fallback.hidden = true;
-    toggle.focus();
+    createButton.focus(); // the row (and its button) is gone: the next step is usually a new link
     try {
       render(await api("DELETE", linksUrl + "/" + encodeURIComponent(link.id)));
       announce("Link “" + link.name + "” deleted.");

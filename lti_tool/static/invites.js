@@ -144,7 +144,7 @@
       actions.append(smallButton("Revoke", "Revoke the invitation of " + invitation.name, () => confirmRevoke(invitation)));
     } else {
       // Privacy: the name and email can go now, not only after the retention period.
-      actions.append(smallButton("Delete", "Delete the record of " + invitation.name, () => erase(invitation)));
+      actions.append(smallButton("Delete", "Delete the record of " + invitation.name, () => confirmErase(invitation)));
     }
     tr.append(cell(invitation.name), cell(invitation.email), cell(invitation.role_label), statusCell(invitation),
       expiresCell(invitation), actions);
@@ -251,8 +251,12 @@
     }
   }
 
+  function confirmErase(invitation) {
+    ask(invitation, "erase", "Delete invitation record?", "Delete",
+      "The invitation record of " + invitation.name + " (name and email) is deleted now. This can't be undone.");
+  }
+
   async function erase(invitation) {
-    if (!window.confirm("Delete the invitation record of " + invitation.name + " (name and email) now? This can't be undone.")) return;
     showError(mainError, "");
     try {
       render(await api("DELETE", "/" + encodeURIComponent(invitation.id)));
@@ -301,21 +305,34 @@
   }
   fallbackInput.addEventListener("focus", () => fallbackInput.select());
 
-  // ---- Revoke ------------------------------------------------------------------------------------
+  // ---- Revoke and Delete ask first, in the tool's own dialog -------------------------------------
   let pending = null;
 
-  function confirmRevoke(invitation) {
-    pending = invitation;
-    $("revoke-invite-name").textContent = "The invitation of " + invitation.name + " will be revoked.";
+  function ask(invitation, action, title, label, text) {
+    pending = { invitation: invitation, action: action };
+    $("revoke-invite-title").textContent = title;
+    $("revoke-invite-confirm").textContent = label;
+    $("revoke-invite-text").textContent = text;
     revokeDialog.returnValue = "";
     revokeDialog.showModal();
   }
 
+  function confirmRevoke(invitation) {
+    ask(invitation, "revoke", "Revoke invitation?", "Revoke",
+      "The invitation of " + invitation.name + " will be revoked. The link stops working at once, and if the "
+      + "person is in the session, they leave it now.");
+  }
+
   revokeDialog.addEventListener("close", async () => {
-    const invitation = pending;
+    const asked = pending;
     pending = null;
     fields.name.input.focus();
-    if (!invitation || revokeDialog.returnValue !== "confirm") return;
+    if (!asked || revokeDialog.returnValue !== "confirm") return;
+    if (asked.action === "erase") {
+      await erase(asked.invitation);
+      return;
+    }
+    const invitation = asked.invitation;
     try {
       render(await api("POST", "/" + encodeURIComponent(invitation.id) + "/revoke"));
       announce("Invitation of " + invitation.name + " revoked.");

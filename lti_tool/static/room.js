@@ -38,18 +38,45 @@
     }
   });
 
-  // Dialogs open from menu items; closing returns focus to the menu button.
-  menu.addEventListener("click", (event) => {
+  // Dialogs open from menu items (and the "Invite guests" shortcut); closing returns focus to
+  // whatever opened them. Other dialogs (confirmations, child steps) return focus themselves.
+  let opener = null;
+  document.addEventListener("click", (event) => {
     const item = event.target.closest("[data-open-dialog]");
     if (!item) return;
     const dialog = document.getElementById(item.dataset.openDialog);
+    opener = menu.contains(item) ? button : item;
     closeMenu(false);
     dialog.showModal();
     dialog.dispatchEvent(new CustomEvent("dialog-opened"));
   });
+  document.querySelectorAll("[data-open-dialog]").forEach((item) => {
+    const dialog = document.getElementById(item.dataset.openDialog);
+    if (!dialog || dialog.dataset.returnsFocus) return;
+    dialog.dataset.returnsFocus = "1";
+    dialog.addEventListener("close", () => { (opener || button).focus(); opener = null; });
+  });
   document.querySelectorAll("dialog").forEach((dialog) => {
-    dialog.addEventListener("close", () => button.focus());
     dialog.querySelectorAll("[data-close-dialog]").forEach((close) =>
       close.addEventListener("click", () => dialog.close()));
   });
+})();
+
+// Inside Sakai's frame: ask the portal to size the frame to the page (lti.frameResize), whenever the
+// page's height changes, so the tool grows instead of scrolling inside a fixed frame.
+(function () {
+  "use strict";
+  if (window.parent === window || !window.ResizeObserver) return;
+  let sent = 0;
+  function height() {
+    return Math.ceil(document.body.getBoundingClientRect().height);
+  }
+  function send() {
+    const h = height();
+    if (h === sent || h === 0) return;
+    sent = h;
+    window.parent.postMessage({ subject: "lti.frameResize", height: h }, "*");
+  }
+  new ResizeObserver(send).observe(document.body);
+  send();
 })();

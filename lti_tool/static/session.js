@@ -16,7 +16,9 @@
   const locale = localeMeta ? localeMeta.content : undefined;
   const $ = (id) => document.getElementById(id);
   const STATE_LABELS = {
-    not_started: "The session hasn't started yet",
+    not_started: isGuestPage
+      ? "You're in. The session starts when the host begins it — keep this page open."
+      : "The session hasn't started yet",
     live: "The session is live",
     ended: "The session has ended",
   };
@@ -60,9 +62,13 @@
     return data;
   }
 
+  // Resolves true when the server did it; a refusal shows in plain words and resolves false.
   function act(method, path, body) {
     hide($("live-error"));
-    return send(method, path, body).catch((error) => showText($("live-error"), error.message));
+    return send(method, path, body).then(() => true).catch((error) => {
+      showText($("live-error"), error.message);
+      return false;
+    });
   }
 
   // --- polling ----------------------------------------------------------------------------------
@@ -89,7 +95,7 @@
         if (!response.ok) return refused(response.status, data);
         failures = 0;
         etag = response.headers.get("ETag");
-        if (data.closed) return showClosed(data.message);
+        if (data.closed) return showClosed(data.message, data.title);
         render(data);
       }
     } catch (e) {
@@ -159,6 +165,7 @@
     people = data.people_cursor;
     renderHand(you);
     renderChat(data.chat, you);
+    renderGuestsPresent(data.guests_present || 0);
     if (you.can_manage) {
       renderGuests(data.guests || []);
       renderHands(data.hands || [], Boolean(data.media && data.media.configured) && state === "live");
@@ -192,7 +199,7 @@
       node.src = url;
     } else {
       node = el("div", undefined, "stage-placeholder");
-      node.append(el("p", data.room.title, "stage-room"));
+      node.append(el("p", data.room.title, "stage-room"), el("p", "Nothing is on the stage yet.", "stage-empty"));
     }
     screen.replaceChildren(node);
   }
@@ -244,7 +251,7 @@
       li.append(head, el("p", message.body, "chat-body"));
       log.append(li);
     });
-    if (chat.messages.length) log.scrollTop = log.scrollHeight;
+    if (chat.messages.length) $("chat-scroll").scrollTop = $("chat-scroll").scrollHeight;
     cursor = Math.max(cursor, chat.cursor || 0);
     const form = $("chat-form");
     const off = you.is_guest && !you.can_chat && last !== null;
@@ -253,65 +260,189 @@
     if (off && last.you.can_chat) announce("The host has turned off chat for guests.");
   }
 
+  // Everyone sees that guests are there (guests are not listed by name in Participants).
+  function renderGuestsPresent(count) {
+    const line = $("guests-present");
+    line.hidden = count === 0;
+    line.textContent = count === 1 ? "· 1 guest in this session" : "· " + count + " guests in this session";
+  }
+
   function renderGuests(guests) {
+    // A room without guest access (a media gallery, a module off) shows no Guests panel, unless
+    // guests are still listed from before.
+    if (root.dataset.noGuests && !guests.length) return;
     $("guests-panel").hidden = false;
     const waiting = guests.filter((g) => g.status === "waiting");
     $("guests-count").textContent = "(" + guests.length + ")";
     $("guests-empty").hidden = guests.length > 0;
     $("guests-table").hidden = guests.length === 0;
     $("admit-all").hidden = waiting.length === 0;
+    // Redrawing the rows must not lose the keyboard user's place (or an open row menu).
+    const focusKey = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : null;
     $("guests-body").replaceChildren(...guests.map(guestRow));
-    const ids = new Set(waiting.map((g) => g.id));
-    if (knownWaiting !== null) {
-      const fresh = waiting.filter((g) => !knownWaiting.has(g.id));
-      if (fresh.length) notifyWaiting(fresh);
-      // Someone was admitted or declined: the alert must not keep naming them.
-      else if (waiting.length && waiting.length < knownWaiting.size) showText($("guest-alert"), waitingText(waiting.length));
-    } else if (waiting.length) {
-      showText($("guest-alert"), waitingText(waiting.length));
+    if (focusKey) {
+      const again = $("guests-body").querySelector('[data-key="' + CSS.escape(focusKey) + '"]');
+      if (again && !again.closest("[hidden]")) again.focus();
     }
-    if (!waiting.length) hide($("guest-alert"));
-    knownWaiting = ids;
+    renderWaiting(waiting);
   }
 
-  function waitingText(count) {
-    return count === 1 ? "1 guest is waiting to be admitted." : count + " guests are waiting to be admitted.";
+  // The banner at the top of the tool names how many wait (and who); new arrivals flash it and,
+  // once the page has been touched, beep. The count badge sits by the session's state.
+  function renderWaiting(waiting) {
+    const banner = $("waiting-banner");
+    const badgeEl = $("waiting-count");
+    const fresh = knownWaiting === null ? [] : waiting.filter((g) => !knownWaiting.has(g.id));
+    knownWaiting = new Set(waiting.map((g) => g.id));
+    banner.hidden = waiting.length === 0;
+    badgeEl.hidden = waiting.length === 0;
+    if (!waiting.length) return;
+    badgeEl.textContent = waiting.length + " waiting";
+    const text = waitingText(waiting);
+    if ($("waiting-text").textContent !== text) $("waiting-text").textContent = text;
+    if (fresh.length) {
+      banner.classList.remove("flash");
+      void banner.offsetWidth; // restart the animation
+      banner.classList.add("flash");
+      beep();
+    }
+  }
+
+  function waitingText(waiting) {
+    const count = waiting.length === 1 ? "1 guest waiting" : waiting.length + " guests waiting";
+    const names = waiting.slice(0, 3).map((g) => g.name);
+    const more = waiting.length > 3 ? " and " + (waiting.length - 3) + " more" : "";
+    return count + ": " + names.join(", ") + more;
   }
 
   function guestRow(guest) {
     const tr = el("tr");
+    tr.dataset.guestId = guest.id;
     const status = guest.status === "waiting" ? "Waiting" : (guest.present ? "In the session" : "Not connected");
-    [guest.name, guest.email || "—", guest.link_name, time(guest.joined_at), status].forEach((text) => tr.append(el("td", text)));
+    [guest.name, guest.email || "—", guest.link_name, time(guest.joined_at), status].forEach((text, i) => {
+      const td = el("td", undefined, i < 3 ? "clip" : undefined);
+      const span = el("span", text);
+      if (i < 3) span.title = text; // cut short on screen; the full value in the tooltip and the cell's text
+      td.append(span);
+      tr.append(td);
+    });
     const actions = el("td", undefined, "actions");
+    const key = (what) => what + ":" + guest.id;
     if (guest.status === "waiting") {
       actions.append(
-        button("Admit", "Admit " + guest.name, () => act("POST", "/guests/" + encodeURIComponent(guest.id) + "/admit"), "button small"),
+        keyed(button("Admit", "Admit " + guest.name, () => act("POST", guestPath(guest, "/admit")), "button small"), key("admit")),
         " ",
-        button("Decline", "Decline " + guest.name, () => act("POST", "/guests/" + encodeURIComponent(guest.id) + "/decline"), "button small secondary"),
+        keyed(button("Decline", "Decline " + guest.name, () => act("POST", guestPath(guest, "/decline")), "button small secondary"), key("decline")),
       );
     } else {
-      actions.append(button("Remove", "Remove " + guest.name, () => {
-        if (window.confirm("Remove " + guest.name + " from this session? They can't come back with this guest session.")) {
-          act("POST", "/guests/" + encodeURIComponent(guest.id) + "/remove");
-        }
-      }, "button small secondary"));
+      actions.append(keyed(button("Remove", "Remove " + guest.name, (event) => confirmRemove(guest, event.currentTarget), "button small secondary"), key("remove")));
     }
-    // Privacy: a host can erase a guest's name and email at once, not only after the retention period.
-    if (canRun) actions.append(" ", button("Delete record", "Delete record of " + guest.name, () => {
-      if (window.confirm("Delete " + guest.name + "'s name and email now? This can't be undone, and they leave the session.")) {
-        act("DELETE", "/guests/" + encodeURIComponent(guest.id));
-      }
-    }, "button small secondary"));
+    if (canRun) actions.append(" ", rowMenu(guest, key)); // erasing records stays with course staff
     tr.append(actions);
     return tr;
   }
 
-  function notifyWaiting(fresh) {
-    const text = fresh.length === 1
-      ? fresh[0].name + " is waiting to be admitted."
-      : fresh.length + " new guests are waiting to be admitted.";
-    showText($("guest-alert"), text);
-    beep();
+  function keyed(node, key) { node.dataset.key = key; return node; }
+  function guestPath(guest, tail) { return "/guests/" + encodeURIComponent(guest.id) + (tail || ""); }
+
+  // The row's overflow: privacy actions that must not sit beside Admit/Remove with the same weight.
+  let openRowMenu = null;
+  function rowMenu(guest, key) {
+    const wrap = el("span", undefined, "row-menu");
+    const toggle = keyed(button("⋯", "Other actions for " + guest.name, () => {
+      const opening = list.hidden;
+      closeRowMenus();
+      if (opening) { list.hidden = false; toggle.setAttribute("aria-expanded", "true"); openRowMenu = guest.id; erase.focus(); }
+    }, "icon-button small"), key("more"));
+    toggle.setAttribute("aria-expanded", "false");
+    const list = el("div", undefined, "row-menu-list");
+    list.hidden = openRowMenu !== guest.id;
+    toggle.setAttribute("aria-expanded", list.hidden ? "false" : "true");
+    const erase = keyed(button("Erase name and email", undefined, (event) => confirmErase(guest, event.currentTarget), "link-button"), key("erase"));
+    list.append(erase);
+    list.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { closeRowMenus(); toggle.focus(); }
+    });
+    wrap.append(toggle, list);
+    return wrap;
+  }
+  function closeRowMenus() {
+    openRowMenu = null;
+    document.querySelectorAll(".row-menu-list").forEach((list) => { list.hidden = true; });
+    document.querySelectorAll(".row-menu > button").forEach((b) => b.setAttribute("aria-expanded", "false"));
+  }
+  document.addEventListener("click", (event) => {
+    if (openRowMenu && !event.target.closest(".row-menu")) closeRowMenus();
+  });
+
+  function confirmRemove(guest, from) {
+    const invited = Boolean(guest.invited_role); // removing an invitee revokes their invitation
+    confirmAction({
+      from: from,
+      title: "Remove " + guest.name + "?",
+      text: invited
+        ? "Remove ends their place in this session and revokes their invitation: its link no longer lets them in."
+        : "Remove ends their place in this session, but they can come back through the link. "
+          + "Remove and block keeps them out of this room, through any link, until the session ends "
+          + "(the same browser or the same email).",
+      actions: invited
+        ? [{ value: "remove", label: "Remove", danger: true }]
+        : [{ value: "remove", label: "Remove" }, { value: "block", label: "Remove and block", danger: true }],
+      returnTo: "remove:" + guest.id,
+    }).then((choice) => {
+      if (choice === "remove" || choice === "block") {
+        act("POST", guestPath(guest, "/remove"), { block: choice === "block" })
+          .then((ok) => ok && announce(guest.name + (choice === "block" ? " was removed and blocked." : " was removed.")));
+      }
+    });
+  }
+
+  function confirmErase(guest, from) {
+    const asked = confirmAction({
+      from: from,
+      title: "Erase " + guest.name + "'s name and email?",
+      text: "Their record is deleted now, not after the retention period. This can't be undone, and they leave the session.",
+      actions: [{ value: "erase", label: "Erase", danger: true }],
+      returnTo: "more:" + guest.id,
+    });
+    closeRowMenus(); // after the dialog took its place beside the pressed item
+    asked.then((choice) => {
+      if (choice === "erase") act("DELETE", guestPath(guest)).then((ok) => ok && announce("The guest's name and email were erased."));
+    });
+  }
+
+  // --- the tool's own confirmation dialog (a browser's confirm() says "localhost says…" in the frame,
+  // and may be suppressed) --------------------------------------------------------------------------
+
+  function confirmAction(options) {
+    const dialog = $("confirm-dialog");
+    const opener = options.from || document.activeElement; // (Safari does not focus a clicked button)
+    const top = (opener && opener.getBoundingClientRect ? opener.getBoundingClientRect().top : 0) + window.scrollY;
+    $("confirm-title").textContent = options.title;
+    $("confirm-text").textContent = options.text;
+    const form = $("confirm-actions");
+    form.querySelectorAll("[data-choice]").forEach((b) => b.remove());
+    options.actions.forEach((action) => {
+      const b = el("button", action.label, "button" + (action.danger ? " danger" : ""));
+      b.value = action.value;
+      b.dataset.choice = "1";
+      form.append(b);
+    });
+    dialog.returnValue = "";
+    // In a frame sized to the page (lti.frameResize) the portal shows only part of it: the dialog
+    // scrolls with the page (session.css) and opens beside what the person just pressed.
+    const bottom = document.documentElement.scrollHeight - 340;
+    dialog.style.marginTop = Math.max(16 + window.scrollY, Math.min(top - 120, bottom)) + "px";
+    dialog.showModal();
+    $("confirm-cancel").focus();
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        const target = (options.returnTo && document.querySelector('[data-key="' + CSS.escape(options.returnTo) + '"]'))
+          || (opener && opener.isConnected ? opener : $("guests-title"));
+        if (target) target.focus();
+        resolve(dialog.returnValue === "cancel" ? null : dialog.returnValue || null);
+      }, { once: true });
+    });
   }
 
   function renderHands(hands, mediaOn) {
@@ -343,24 +474,25 @@
   }
 
   // Another moderator may change the settings: keep the closed dialog in step with the room.
-  function syncSettings(data) {
+  function syncSettings(data, force) {
     const dialog = $("room-settings-dialog");
-    if (!dialog || dialog.open) return;
+    if (!dialog || (dialog.open && !force)) return;
     $("setting-media-url").value = data.stage.url || "";
     $("setting-guest-chat").checked = data.guest_chat_enabled;
     $("setting-guest-names").checked = data.guest_names_visible;
     $("setting-admission").checked = data.admission_required;
   }
 
-  function showClosed(message) {
+  function showClosed(message, title) {
     stopped = true;
     clearTimeout(timer);
     root.dispatchEvent(new CustomEvent("session-closed"));
     $("live-panels").hidden = true;
-    ["start-session", "end-session", "hand-button"].forEach((id) => hide($(id)));
+    ["start-session", "end-session", "hand-button", "guest-leave"].forEach((id) => hide($(id)));
     $("stage-screen").replaceChildren();
     $("stage-screen").hidden = true;
     $("session-state").textContent = "";
+    $("closed-title").textContent = title || "You have left the session";
     $("closed-message").textContent = message;
     $("closed-panel").hidden = false;
     $("closed-title").focus();
@@ -393,15 +525,39 @@
   // --- actions ------------------------------------------------------------------------------------
 
   $("start-session").addEventListener("click", () => act("POST", "/session/start"));
-  $("end-session").addEventListener("click", () => {
-    if (window.confirm("End the session for everyone? Guests will be signed out.")) act("POST", "/session/end");
+  $("end-session").addEventListener("click", (event) => {
+    confirmAction({
+      from: event.currentTarget,
+      title: "End the session for everyone?",
+      text: "Guests will be signed out and the chat closes.",
+      actions: [{ value: "end", label: "End session", danger: true }],
+    }).then((choice) => { if (choice === "end") act("POST", "/session/end"); });
   });
   $("hand-button").addEventListener("click", () => {
     const raised = $("hand-button").getAttribute("aria-pressed") === "true";
-    act(raised ? "DELETE" : "POST", "/hand").then(() => announce(raised ? "Hand lowered." : "Hand raised."));
+    act(raised ? "DELETE" : "POST", "/hand").then((ok) => ok && announce(raised ? "Hand lowered." : "Hand raised."));
   });
   $("admit-all").addEventListener("click", () => act("POST", "/guests/admit-all"));
+  if ($("waiting-banner")) {
+    $("banner-admit-all").addEventListener("click", () => act("POST", "/guests/admit-all")
+      .then((ok) => ok && announce("Waiting guests were let in.")));
+    $("banner-review").addEventListener("click", () => {
+      const first = $("guests-body").querySelector('[data-key^="admit:"]');
+      (first || $("guests-title")).focus();
+      $("guests-panel").scrollIntoView({ block: "start" });
+    });
+  }
   root.addEventListener("session-leave", () => showClosed("Reload the page to join again."));
+  // A guest's Leave ends their place on the server (the host's list no longer shows them).
+  if (isGuestPage) {
+    $("guest-leave").hidden = false;
+    $("guest-leave").addEventListener("click", () => {
+      hide($("live-error"));
+      send("POST", "/guest/leave", {})
+        .then((data) => showClosed(data.message, data.title))
+        .catch((error) => showText($("live-error"), error.message));
+    });
+  }
 
   const chatForm = $("chat-form");
   const chatInput = $("chat-input");
@@ -415,8 +571,13 @@
       .then(() => { chatInput.value = ""; chatInput.focus(); })
       .catch((error) => showText($("chat-error"), error.message));
   });
+  // On touch screens Enter is the keyboard's new line and Send sends; the hint says which applies.
+  const touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+  $("chat-hint").textContent = touch
+    ? "Press Send to send. Up to 500 characters."
+    : "Enter to send, Shift+Enter for a new line. Up to 500 characters.";
   chatInput.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touch) {
       event.preventDefault();
       chatForm.requestSubmit();
     }
@@ -426,39 +587,41 @@
 
   const settingsForm = $("room-settings-form");
   if (settingsForm) {
-    settingsForm.addEventListener("submit", (event) => {
+    settingsForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       hide($("media-url-error"));
-      $("settings-status").textContent = "";
-      send("PATCH", "/settings", {
-        media_url: $("setting-media-url").value,
-        guest_chat_enabled: $("setting-guest-chat").checked,
-        guest_names_visible: $("setting-guest-names").checked,
-      })
-        .then(() => { $("settings-status").textContent = "Saved."; })
-        .catch((error) => {
-          if (error.field === "media_url") {
-            showText($("media-url-error"), error.message);
-            $("setting-media-url").focus();
-          } else {
-            $("settings-status").textContent = error.message;
-          }
+      const status = $("settings-status");
+      status.textContent = "";
+      const wanted = $("setting-admission").checked;
+      const admissionChanged = last !== null && wanted !== last.admission_required;
+      try {
+        await send("PATCH", "/settings", {
+          media_url: $("setting-media-url").value,
+          guest_chat_enabled: $("setting-guest-chat").checked,
+          guest_names_visible: $("setting-guest-names").checked,
         });
+        let said = "Saved.";
+        if (admissionChanged) {
+          const data = await send("PATCH", "/admission", { required: wanted });
+          said += wanted
+            ? " Guests now wait until a moderator admits them."
+            : " Guests now enter without waiting." + admittedText(data.admitted);
+        }
+        status.textContent = said;
+      } catch (error) {
+        if (error.field === "media_url") {
+          showText($("media-url-error"), error.message);
+          $("setting-media-url").focus();
+        } else {
+          status.textContent = error.message;
+        }
+      }
     });
-    const admission = $("setting-admission");
-    admission.addEventListener("change", () => {
-      const wanted = admission.checked;
-      $("admission-status").textContent = "";
-      send("PATCH", "/admission", { required: wanted })
-        .then((data) => {
-          $("admission-status").textContent = wanted
-            ? "Guests now wait until a moderator admits them."
-            : "Guests now enter without waiting." + admittedText(data.admitted);
-        })
-        .catch((error) => {
-          admission.checked = !wanted;
-          $("admission-status").textContent = error.message;
-        });
+    // Opening the dialog shows the room as it is now, not what was typed and never saved.
+    $("room-settings-dialog").addEventListener("dialog-opened", () => {
+      $("settings-status").textContent = "";
+      hide($("media-url-error"));
+      if (last) syncSettings(last, true);
     });
   }
 

@@ -339,7 +339,7 @@ def _pages(request):
 def new_page(request, browser):
     """`new_page()` opens a page in a fresh browser context; failures leave screenshots in test-artifacts/."""
     with _pages(request) as track:
-        yield lambda **options: track(browser.new_context(viewport=VIEWPORT, **options))
+        yield lambda **options: track(browser.new_context(**{"viewport": VIEWPORT, **options}))
 
 
 @pytest.fixture

@@ -107,11 +107,33 @@ def save_screenshot(page, name: str, *, height: int | None = None, full_page: bo
 
 
 def watch_problems(page) -> list[str]:
-    """Collect script errors, alerts and CSP refusals on `page` (a flow ends asserting none)."""
+    """Collect script errors, CSP refusals and any browser pop-up (alert, confirm, prompt: the tool
+    uses its own dialogs) on `page`; a flow ends asserting none. A pop-up is dismissed, so an action
+    behind a confirm() does not happen."""
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"error: {exc}"))
     page.on("console", lambda msg: problems.append(msg.text) if "Refused" in msg.text else None)
+
+    def pop_up(dialog) -> None:
+        problems.append(f"browser {dialog.type}(): {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", pop_up)
     return problems
+
+
+def waiting_banner(tool):
+    """The banner pinned to the top of the tool for hosts and moderators while guests wait."""
+    return tool.locator("#waiting-banner")
+
+
+def confirm_in_tool(tool, title: str, button: str):
+    """The tool's own confirmation dialog (never the browser's confirm()): check it, press `button`."""
+    confirm = tool.get_by_role("alertdialog", name=title)
+    expect(confirm).to_be_visible()
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    confirm.get_by_role("button", name=button, exact=True).click()
+    expect(confirm).to_be_hidden()
 
 
 def allow_clipboard(page, server) -> None:
@@ -138,8 +160,8 @@ def create_link(tool, window, name: str, clicks: str = "", days: str = "", *, gu
     window.get_by_role("button", name="Create new link").click()
     form = tool.get_by_role("dialog", name="Create new link")
     form.get_by_label("Link Name").fill(name)
-    form.get_by_label("# of clicks").fill(clicks)
-    form.get_by_label("Duration").fill(days)
+    form.get_by_label("Max. number of guests who can join").fill(clicks)
+    form.get_by_label("Expires after").fill(days)
     speak = form.get_by_role("checkbox", name="Guests can speak")
     expect(speak).not_to_be_checked()  # off unless asked for
     if guests_can_speak:
@@ -187,7 +209,7 @@ def flow_1(page, server) -> str:
     before = datetime.now(UTC)
     row = create_link(tool, window, LINK, clicks="5", days="2")
     after = datetime.now(UTC)
-    expect(row.get_by_role("cell").nth(0)).to_have_text(LINK)
+    expect(row.locator(".link-name")).to_have_text(LINK)  # the name; the link's URL sits below it
     dates = {long_date(before + timedelta(days=2)), long_date(after + timedelta(days=2))}
     expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile("^(" + "|".join(dates) + ")$"))
     expect(row.get_by_role("cell").nth(2)).to_have_text("0 of 5")
@@ -198,6 +220,7 @@ def flow_1(page, server) -> str:
     expect(window.get_by_role("status")).to_have_text("Link copied")
     url = read_clipboard(page)
     assert re.fullmatch(re.escape(server.tool_url) + r"/g/[A-Za-z0-9_-]{20,}", url), url
+    expect(row.locator(".link-url")).to_have_text(url)
     return url
 
 

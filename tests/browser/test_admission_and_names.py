@@ -37,6 +37,7 @@ def test_waiting_guest_let_in_by_the_switch_sees_the_instructor_and_a_count(new_
 
     settings = open_settings(tool)
     settings.get_by_role("checkbox", name="Guests must be admitted by a moderator").click()
+    settings.get_by_role("button", name="Save").click()  # every setting waits for Save (one rule)
     expect(settings.get_by_text("Guests now enter without waiting. 1 waiting guest was let in.")).to_be_visible()
     expect(guest.get_by_text("You are a guest: Gina Guest")).to_be_visible()  # by itself, no reload
 

@@ -17,6 +17,7 @@ import pytest
 from .conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, run_tool_server, start_janus
 from .helpers import (
     assert_accessible,
+    confirm_in_tool,
     create_link,
     join_as_guest,
     open_guest_access,
@@ -245,11 +246,11 @@ def test_guest_sees_and_hears_the_host_speaks_when_allowed_and_stops_when_remove
     expect(shared).to_have_count(0, timeout=4000)
 
     # (3) Remove → the guest's media stops within 2 s.
-    host.on("dialog", lambda dialog: dialog.accept())
     tile_plays(host_tile.locator("video"), 5)
     tool.get_by_role("button", name="Remove Gus Guest").click()
+    confirm_in_tool(tool, "Remove Gus Guest?", "Remove")
     stops_receiving(guest, 2)
-    expect(guest.locator("#closed-message")).to_have_text("A moderator removed you from this session.")
+    expect(guest.get_by_role("heading", name="The host removed you from this session")).to_be_visible()
 
     # Leave: the host's camera is off and the page says how to come back.
     tool.get_by_role("button", name="Leave").click()
@@ -365,3 +366,39 @@ def test_hosts_are_told_when_audio_and_video_are_not_set_up(new_page, fresh_tool
     expect(tool.get_by_text("Audio and video are not set up on this server.")).to_be_visible()
     expect(tool.get_by_role("button", name="Turn on camera")).to_be_hidden()
     assert problems == []
+
+
+def test_on_a_phone_the_video_and_its_controls_fit_portrait_and_landscape(new_page, media_tool_server):
+    """A guest allowed to speak on a 390×844 touch screen: the host's tile, their own tile and the
+    controls fit the width in portrait and in landscape (no sideways scrolling)."""
+    server = media_tool_server
+    host, tool, host_problems = host_on_camera(new_page, server)
+    url = guest_link(host, tool, guests_can_speak=True)
+    guest = new_page(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-US", timezone_id="UTC"
+    )
+    guest.context.add_init_script(KEEP_PEER_CONNECTIONS)
+    problems = watch_problems(guest)
+    join_as_guest(guest, url, "Pia Phone")
+    admit(tool, guest, "Pia Phone")
+    receives_video_and_audio(guest, 10)
+    sound_on(guest)
+    guest.get_by_role("button", name="Turn on camera").click()
+    expect(guest.get_by_role("button", name="Turn off camera")).to_be_visible()
+    grid = guest.get_by_role("list", name="Video")
+    expect(grid.get_by_role("listitem")).to_have_count(2)
+    for size in ({"width": 390, "height": 844}, {"width": 844, "height": 390}):
+        guest.set_viewport_size(size)
+        width = guest.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{width}px wide on a {size['width']}px screen"
+        for control in (
+            guest.get_by_role("button", name="Turn off camera"),
+            guest.get_by_role("button", name="Unmute"),
+            guest.get_by_role("button", name="Leave"),
+            tile(grid, "Ada Instructor"),
+        ):
+            box = control.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (size, box)
+    tile_plays(tile(grid, "Ada Instructor").locator("video"), 5)
+    assert_accessible(guest)
+    assert host_problems == problems == []

@@ -59,7 +59,7 @@ def test_course_page_delegates_what_sakai_delegates_and_nothing_more(demo_app):
 
 @pytest.mark.parametrize(
     ("user", "role", "manages"),
-    [("instructor", "Host", True), ("ta", "Moderator", True), ("student", "Viewer", False)],
+    [("instructor", "Host", True), ("ta", "Moderator", True), ("student", "Student", False)],
 )
 def test_demo_launch_reaches_the_media_page(demo_app, user, role, manages):
     html = demo_launch(demo_app.test_client(), user)
@@ -72,7 +72,7 @@ def test_demo_gallery_placement_has_no_guest_access(demo_app):
     html = demo_launch(demo_app.test_client(), "instructor", room="gallery")
     assert "Course media gallery" in html
     assert "Manage guest access" not in html
-    assert "not supported for media gallery rooms" in html
+    assert "not available for media gallery rooms" in html
 
 
 def test_demo_pages_may_frame_the_tool(demo_app):

@@ -197,7 +197,7 @@ def test_revoke_while_present_ends_the_stay_at_once_and_the_link_shows_no_longer
     assert chat.status_code == 403
     closed = state_as(invitee, invites.room_id).get_json()  # the page's next poll (it also drops the cookie)
     assert closed["closed"] is True and closed["reason"] == "revoked"
-    assert "revoked" in closed["message"]
+    assert closed["title"] == "Your invitation was revoked"
     again = invitee.get(path_of(link))
     assert again.status_code == 404 and "This link is no longer valid" in again.get_data(as_text=True)
     host_view = state_as(invites.client, invites.room_id, invites.headers).get_json()
@@ -205,6 +205,26 @@ def test_revoke_while_present_ends_the_stay_at_once_and_the_link_shows_no_longer
     assert invites.action(invitation, "revoke").status_code == 409
     with mail_app.app_context():
         assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "invite.revoke")).scalar_one()
+
+
+def test_removing_an_invitee_revokes_the_invitation_and_their_page_says_so(invites, smtp, mail_app):
+    invitation = invites.create().get_json()["invitation"]["id"]
+    link = smtp.link()
+    invitee = mail_app.test_client()
+    enter(invitee, link)
+    host_view = state_as(invites.client, invites.room_id, invites.headers).get_json()
+    guest_id = host_view["guests"][0]["id"]
+
+    removed = invites.client.post(
+        f"/api/rooms/{invites.room_id}/guests/{guest_id}/remove", json={}, headers=invites.headers
+    )
+    assert removed.status_code == 200, removed.get_json()
+    closed = state_as(invitee, invites.room_id).get_json()
+    # Not "you can come back through the link": the invitation went with the removal.
+    assert (closed["reason"], closed["title"]) == ("revoked", "Your invitation was revoked")
+    assert invitee.get(path_of(link)).status_code == 404
+    rows = invites.list().get_json()["invitations"]
+    assert [r["status"] for r in rows if r["id"] == invitation] == ["revoked"]
 
 
 def test_a_second_browser_with_the_same_invitation_takes_the_place_of_the_first(invites, smtp, mail_app):

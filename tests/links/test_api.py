@@ -131,9 +131,29 @@ def test_bad_input_is_refused_beside_the_field_and_nothing_saved(app, manager_ap
     version = room_version(app, manager_api.room_id)
     response = manager_api.create(**fields)
     assert response.status_code == 400
-    assert response.get_json() == {"error": message, "code": "invalid", "field": field}
+    assert response.get_json() == {
+        "error": message,
+        "code": "invalid",
+        "field": field,
+        "errors": [{"field": field, "error": message}],
+    }
     assert rows(app, GuestLink) == []
     assert room_version(app, manager_api.room_id) == version
+
+
+def test_every_wrong_field_is_reported_at_once(app, manager_api):
+    enable(manager_api)
+    response = manager_api.create(name="  ", max_clicks="0", duration_days="400", guests_can_speak="yes")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert (body["field"], body["error"]) == ("name", service.NAME_MISSING)
+    assert body["errors"] == [
+        {"field": "name", "error": service.NAME_MISSING},
+        {"field": "max_clicks", "error": service.CLICKS_INVALID},
+        {"field": "duration_days", "error": service.DAYS_INVALID},
+        {"field": "guests_can_speak", "error": "Guests can speak must be on or off."},
+    ]
+    assert rows(app, GuestLink) == []
 
 
 def test_a_line_break_in_a_link_name_is_refused_by_the_json_guard_beside_the_field(app, manager_api):
@@ -437,7 +457,7 @@ THEMING_TEXT = "Guest access requires the Theming module with 'mediapage' set to
         ({"theming": {"mediapage": "No"}}, {}, THEMING_TEXT),
         ({"theming": {"enabled": False}}, {}, THEMING_TEXT),
         ({"invitetomedia": {"enabled": False}}, {}, "Guest access requires the Invitetomedia module."),
-        ({}, {"room_type": "mediagallery"}, "Guest access is not supported for media gallery rooms."),
+        ({}, {"room_type": "mediagallery"}, "Guest access is not available for media gallery rooms."),
     ],
     ids=["mediapage-no", "theming-off", "invitetomedia-off", "media-gallery"],
 )

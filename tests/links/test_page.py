@@ -28,16 +28,17 @@ def test_host_page_has_the_manage_guest_access_window(launch):
     assert f'<meta name="guest-access-url" content="/api/rooms/{room}/guest-access">' in html
 
 
-def test_create_link_window_has_the_articles_fields(launch):
+def test_create_link_window_states_its_rules_up_front(launch):
     html = launch("Instructor").html
     for text in (
         '<h2 id="create-link-title">Create new link</h2>',
-        "Allow anyone with this link to access the media without signing in.",
+        "Allow anyone with this link to join this room without signing in.",
         '<label for="link-name">Link Name <span aria-hidden="true">*</span></label>',
-        '<label for="link-max-clicks"># of clicks</label>',
-        "Limit how many times this link can be accessed.",
-        '<label for="link-duration">Duration</label>',
-        "Day/s",
+        '<label for="link-max-clicks">Max. number of guests who can join</label>',
+        "1–10,000; empty = no limit. Only guests who join count, not opening the link.",
+        '<label for="link-duration">Expires after</label>',
+        '<span id="link-duration-unit">days</span>',
+        "1–365; empty = never.",
         ">Cancel</button>",
         ">Create</button>",
     ):
@@ -81,7 +82,8 @@ def test_room_details_list_the_guest_group_as_a_system_group(launch, api):
     assert api(host).toggle(True).status_code == 200
 
     again = launch("Instructor", **markup_title).html
-    details = again[again.index('id="room-details-dialog"') : again.index("</dialog>", again.index("room-details"))]
+    start = again.index('id="room-details-dialog"')
+    details = again[start : again.index("</dialog>", start)]
     assert "Guest access – &lt;b&gt;Seminar&lt;/b&gt;" in details
     assert "system group: it can't be deleted" in details
     assert "<button" not in details.split('id="room-guest-group"')[1]  # nothing offers to delete it

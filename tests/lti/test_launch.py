@@ -65,13 +65,13 @@ def assert_refused(response, status: int, words: str) -> None:
         (["TeachingAssistant"], "Moderator", True),
         (["Instructor"], "Host", True),
         ("ContentDeveloper", "Moderator", True),
-        ("Student", "Viewer", False),
-        ("Mentor", "Viewer", False),
+        ("Student", "Student", False),
+        ("Mentor", "Student", False),
         ("Admin", "Host", True),
         ([LEARNER, TA], "Moderator", True),
         ([LEARNER, MEMBERSHIP + "Instructor"], "Host", True),
-        (["http://example.edu/roles#Janitor"], "Viewer", False),
-        ([], "Viewer", False),
+        (["http://example.edu/roles#Janitor"], "Student", False),
+        ([], "Student", False),
     ],
 )
 def test_role_decides_menu(launch, roles, shown, manages):
@@ -462,7 +462,7 @@ def test_token_for_another_registration_of_the_same_sakai_is_refused(make_app, p
 
 @pytest.mark.parametrize(
     ("claim", "shown"),
-    [(MEMBERSHIP + "Instructor", "Host"), ({"role": "Instructor"}, "Viewer"), (7, "Viewer")],
+    [(MEMBERSHIP + "Instructor", "Host"), ({"role": "Instructor"}, "Student"), (7, "Student")],
 )
 def test_roles_claim_that_is_not_a_list(client, platform, claim, shown):
     response = post_launch(client, platform, **{C + "roles": claim})

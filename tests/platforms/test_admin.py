@@ -151,4 +151,4 @@ def test_admin_page_of_a_gallery_room_says_why_that_room_has_no_guest_access(lau
     gallery = launch("Admin", **{C + "custom": {"room_type": "mediagallery"}})
     _, html = open_admin(client, gallery.token)
     assert "Guest access is available on this platform." in html
-    assert "In “Weekly seminar”: Guest access is not supported for media gallery rooms." in html
+    assert "In “Weekly seminar”: Guest access is not available for media gallery rooms." in html

@@ -78,7 +78,7 @@ def test_the_new_link_launches_the_chosen_kind_of_room(launch, client, app):
     room = launch("Instructor", **{C + "resource_link": {"id": "content:13", "title": item["title"]},
                                    C + "custom": item["custom"]})  # fmt: skip
     assert "Lab videos" in room.html
-    assert "Guest access is not supported for media gallery rooms." in room.html
+    assert "Guest access is not available for media gallery rooms." in room.html
     with app.app_context():
         assert db.session.get(Room, room.room_id).kind == "mediagallery"
 

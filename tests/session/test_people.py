@@ -85,7 +85,8 @@ def test_remove_guest_ends_their_session_at_the_next_poll(room):
 
     response = room.state(guest)
     assert response.get_json()["reason"] == "removed"
-    assert "removed you" in response.get_json()["message"]
+    assert response.get_json()["title"] == "The host removed you from this session"
+    assert response.get_json()["message"] == "You can come back through the link you were given."
     assert "guest_session=;" in response.headers["Set-Cookie"]
     assert room.state(room.host).get_json()["guests"] == []
     with room.app.app_context():

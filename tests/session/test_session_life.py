@@ -73,7 +73,7 @@ def test_ending_closes_guest_sessions(room):
     response = room.state(guest)
     body = response.get_json()
     assert body["closed"] is True and body["reason"] == "ended"
-    assert "has ended" in body["message"]
+    assert body["title"] == "The session has ended" and body["message"] == "Thank you for joining."
     # The guest session cookie is cleared...
     assert "guest_session=;" in response.headers["Set-Cookie"]
     # ...and the row can no longer take part even if the old cookie comes back.
