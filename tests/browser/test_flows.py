@@ -247,7 +247,7 @@ def test_flow_4_and_the_links_window_in_detail(new_page, fresh_tool_server):
     window.get_by_role("button", name="Copy link Open day").click()
     field = window.get_by_role("textbox", name="Link for Open day")
     expect(field).to_be_focused()
-    expect(tool.get_by_text("Copying is blocked here")).to_have_count(1)  # its help, said once
+    expect(window.get_by_text("Copying is blocked here")).to_have_count(1)  # its help, said once
     value = field.input_value()
     assert value.startswith(fresh_tool_server.tool_url + "/g/")
     assert field.evaluate("el => el.value.substring(el.selectionStart, el.selectionEnd)") == value
