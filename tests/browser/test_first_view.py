@@ -5,6 +5,7 @@ see `watch_problems`); Remove and Remove and block; the guest's Leave and the wo
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -212,6 +213,12 @@ def test_long_names_stay_inside_the_guests_panel(new_page, fresh_tool_server):
     actions = row.get_by_role("button", name=f"Decline {name}")
     box = actions.bounding_box()
     assert box["x"] + box["width"] <= panel_box["x"] + panel_box["width"], "the Actions column spills out"
+    headers = panel.get_by_role("columnheader").all()
+    for left, right in itertools.pairwise(headers):  # no column collapses under its neighbour
+        a, b = left.bounding_box(), right.bounding_box()
+        assert a["width"] >= 60 and a["x"] + a["width"] <= b["x"] + 1, (left.inner_text(), right.inner_text())
+    expect(row.get_by_role("cell").nth(2)).to_be_visible()  # the link the guest joined with
+    assert row.get_by_role("cell").nth(2).locator("span").bounding_box()["width"] >= 40
     email_cell = row.get_by_role("cell").nth(1)
     expect(email_cell).to_have_text(email)  # the whole value is the cell's text (its accessible name)
     expect(email_cell.locator("span")).to_have_attribute("title", email)  # and its tooltip
