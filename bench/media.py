@@ -178,6 +178,7 @@ def publisher(browser, server):
     tool.get_by_role("menuitem", name="Room settings").click()
     settings = tool.get_by_role("dialog", name="Room settings")
     settings.get_by_role("checkbox", name="Guests must be admitted by a moderator").click()
+    settings.get_by_role("button", name="Save").click()  # every room setting waits for Save
     expect(settings.get_by_text("Guests now enter without waiting.")).to_be_visible()
     settings.get_by_role("button", name="Close").click()
     window = open_guest_access(tool)
