@@ -192,17 +192,16 @@ def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
         ),
         status,
     )
-    if request.cookies.get(FORM_COOKIE) != cookie:
-        response.set_cookie(
-            FORM_COOKIE,
-            cookie,
-            httponly=True,
-            samesite="Lax",
-            secure=https_deployment(),
-            path="/g/",
-            max_age=FORM_MAX_AGE,
-        )
+    keep_form_cookie(response, FORM_COOKIE, cookie, "/g/")
     return response
+
+
+def keep_form_cookie(response, name: str, cookie: str, path: str) -> None:
+    """Set an entry form's browser cookie (what its form token is bound to) unless the browser has it."""
+    if request.cookies.get(name) != cookie:
+        response.set_cookie(
+            name, cookie, httponly=True, samesite="Lax", secure=https_deployment(), path=path, max_age=FORM_MAX_AGE
+        )
 
 
 @bp.get("/g/room/<room_id>")

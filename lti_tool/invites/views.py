@@ -29,7 +29,6 @@ from ..links.views import actor, json_body, json_response
 from ..lti.context import require_launch
 from ..models import Invitation, Room
 from ..rooms import service as rooms
-from ..security import https_deployment
 from . import mail, service
 
 log = logging.getLogger(__name__)
@@ -267,14 +266,5 @@ def _entry_page(opened: service.Opened, name: str, error: str | None, form_error
         ),
         status,
     )
-    if request.cookies.get(FORM_COOKIE) != cookie:
-        response.set_cookie(
-            FORM_COOKIE,
-            cookie,
-            httponly=True,
-            samesite="Lax",
-            secure=https_deployment(),
-            path="/i/",
-            max_age=guest_views.FORM_MAX_AGE,
-        )
+    guest_views.keep_form_cookie(response, FORM_COOKIE, cookie, "/i/")
     return response

@@ -7,12 +7,10 @@
   if (!dialog) return;
 
   const $ = (id) => document.getElementById(id);
-  const meta = (name) => (document.querySelector('meta[name="' + name + '"]') || {}).content || "";
-  const token = meta("launch-token");
-  const tokenHeader = meta("launch-token-header") || "X-Launch-Token";
-  const locale = meta("user-locale") || undefined;
-  const linksUrl = meta("guest-links-url");
-  const accessUrl = meta("guest-access-url");
+  const kit = window.DialogKit; // dialog_kit.js: request, status line, errors, dates, copy
+  const { api, showError, formatDate } = kit;
+  const linksUrl = kit.meta("guest-links-url");
+  const accessUrl = kit.meta("guest-access-url");
 
   const toggle = $("guest-access-toggle");
   const count = $("guest-links-count");
@@ -22,6 +20,8 @@
   const table = $("guest-links-table");
   const tbody = $("guest-links-body");
   const status = $("guest-links-status");
+  const announce = (message) => kit.announce(status, message);
+  const copySelected = (text) => kit.copySelected(dialog, text);
   const groupLine = $("guest-group-line");
   const fallback = $("copy-fallback");
   const fallbackInput = $("copy-fallback-input");
@@ -39,51 +39,7 @@
   let state = null;
   let busy = false;
 
-  // ---- API --------------------------------------------------------------------------------------
-  async function api(method, url, body) {
-    const headers = { Accept: "application/json" };
-    headers[tokenHeader] = token;
-    const options = { method: method, headers: headers, cache: "no-store", credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(url, options);
-    } catch (err) {
-      throw { error: "The tool can't be reached. Check your connection and try again." };
-    }
-    let data = {};
-    try { data = await response.json(); } catch (err) { data = {}; }
-    if (!response.ok) {
-      throw { error: data.error || "Something went wrong. Please try again.", field: data.field,
-              errors: data.errors, status: response.status };
-    }
-    return data;
-  }
-
   // ---- Rendering ---------------------------------------------------------------------------------
-  function announce(message) {
-    status.textContent = "";
-    // A fresh text node after a tick makes screen readers announce a repeated message again.
-    window.setTimeout(() => { status.textContent = message; }, 50);
-  }
-
-  function showError(element, message) {
-    element.textContent = message || "";
-    element.hidden = !message;
-  }
-
-  function formatDate(iso, options) {
-    const date = new Date(iso);
-    try {
-      return new Intl.DateTimeFormat(locale, options).format(date);
-    } catch (err) {
-      return new Intl.DateTimeFormat(undefined, options).format(date);
-    }
-  }
-
   const STATUS_TEXT = { inactive: "inactive", expired: "expired", used_up: "used up" };
 
   function icon(id) {
@@ -302,22 +258,7 @@
     if (first) first.focus();
   }
 
-  // ---- Copy --------------------------------------------------------------------------------------
-  // Sakai's frame does not delegate `clipboard-write`, so the Clipboard API refuses there; copying a
-  // selection (execCommand) still works on the click.
-  function copySelected(text) {
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.readOnly = true;
-    area.className = "offscreen";
-    dialog.append(area); // inside the modal dialog: outside it the page is inert
-    area.select();
-    let copied = false;
-    try { copied = document.execCommand("copy"); } catch (err) { copied = false; }
-    area.remove();
-    return copied;
-  }
-
+  // ---- Copy (the Clipboard API, else copying a selection: DialogKit.copySelected) ----------------
   // "Copied ✓" on the button itself for a moment; the status line announces it.
   function showCopied(button) {
     const word = button.querySelector(".icon-label");

@@ -8,11 +8,10 @@
   if (!dialog) return;
 
   const $ = (id) => document.getElementById(id);
-  const meta = (name) => (document.querySelector('meta[name="' + name + '"]') || {}).content || "";
-  const token = meta("launch-token");
-  const tokenHeader = meta("launch-token-header") || "X-Launch-Token";
-  const locale = meta("user-locale") || undefined;
-  const url = meta("invitations-url");
+  const kit = window.DialogKit; // dialog_kit.js: request, status line, errors, dates, copy
+  const { showError, formatDate } = kit;
+  const url = kit.meta("invitations-url");
+  const api = (method, path, body) => kit.api(method, url + path, body);
 
   const form = $("invite-form");
   const submit = $("invite-submit");
@@ -24,6 +23,8 @@
   const table = $("invite-table");
   const tbody = $("invite-body");
   const status = $("invite-status");
+  const announce = (message) => kit.announce(status, message);
+  const copySelected = (text) => kit.copySelected(dialog, text);
   const fallback = $("invite-copy-fallback");
   const fallbackInput = $("invite-copy-input");
   const fallbackLabel = $("invite-copy-label");
@@ -38,46 +39,6 @@
   const mailErrors = {}; // invitation id → why its email failed (this page's sends)
   let state = null;
   let busy = false;
-
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    headers[tokenHeader] = token;
-    const options = { method: method, headers: headers, cache: "no-store", credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(url + path, options);
-    } catch (err) {
-      throw { error: "The tool can't be reached. Check your connection and try again." };
-    }
-    let data = {};
-    try { data = await response.json(); } catch (err) { data = {}; }
-    if (!response.ok) {
-      throw { error: data.error || "Something went wrong. Please try again.", field: data.field, status: response.status };
-    }
-    return data;
-  }
-
-  function announce(message) {
-    status.textContent = "";
-    window.setTimeout(() => { status.textContent = message; }, 50);
-  }
-
-  function showError(element, message) {
-    element.textContent = message || "";
-    element.hidden = !message;
-  }
-
-  function formatDate(iso, options) {
-    try {
-      return new Intl.DateTimeFormat(locale, options).format(new Date(iso));
-    } catch (err) {
-      return new Intl.DateTimeFormat(undefined, options).format(new Date(iso));
-    }
-  }
 
   const STATUS_TEXT = { invited: "Invited", joined: "Joined", revoked: "Revoked", expired: "Expired" };
 
@@ -267,21 +228,7 @@
     }
   }
 
-  // ---- Copy --------------------------------------------------------------------------------------
-  // Sakai's frame does not delegate `clipboard-write`: copying a selection still works on the click.
-  function copySelected(text) {
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.readOnly = true;
-    area.className = "offscreen";
-    dialog.append(area);
-    area.select();
-    let copied = false;
-    try { copied = document.execCommand("copy"); } catch (err) { copied = false; }
-    area.remove();
-    return copied;
-  }
-
+  // ---- Copy (the Clipboard API, else copying a selection: DialogKit.copySelected) ----------------
   async function copy(invitation, button) {
     const text = copies[invitation.id];
     fallback.hidden = true;
