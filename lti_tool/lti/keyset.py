@@ -149,7 +149,7 @@ class KeySetStore:
         if ahead > REFETCH_THROTTLE + LEASE:
             raise _refetch_pending()  # a launch already waits to fetch when the window reopens
         if ahead > REFETCH_THROTTLE:
-            return self._await_fetch_in_flight(url, kid)
+            return self._await_fetch_in_flight(url, kid, refetch_after)
         if not cached:
             return None  # the last fetch failed moments ago: the platform is down, fail closed now
         # A fetch finished moments ago, maybe just before the platform published this kid: claim
@@ -240,11 +240,16 @@ class KeySetStore:
                 return None
             time.sleep(POLL_INTERVAL)
 
-    def _await_fetch_in_flight(self, url: str, kid: str) -> dict[str, Any] | None:
-        """Wait until the claimed fetch is over, at most its lease (so this launch, too, fails
-        closed within the fetch's budget); then its keys, or None when it found none."""
+    def _await_fetch_in_flight(self, url: str, kid: str, claimed: datetime) -> dict[str, Any] | None:
+        """Wait until the fetch claimed as `claimed` (the row's `refetch_after` as this launch read it)
+        is over, at most its lease (so this launch, too, fails closed within the fetch's budget);
+        then its keys, or None when it found none.
+
+        Any change of the row's `refetch_after` ends that fetch's claim. The next claim may follow
+        within a millisecond (in a flood of random kids, the next launch schedules the next window
+        at once), so whether a fetch is still in flight says nothing about this one."""
         give_up = time.monotonic() + LEASE.total_seconds()
-        self._poll(url, kid, lambda after: not _in_flight(after, utcnow()) or time.monotonic() > give_up)
+        self._poll(url, kid, lambda after: after != claimed or time.monotonic() > give_up)
         with read_only_connection() as conn:
             jwks = conn.execute(select(KeySetCache.jwks).where(KeySetCache.url == url)).scalar_one_or_none()
         keys = parse_keys(json.loads(jwks)) if jwks else {}
@@ -274,10 +279,6 @@ class KeySetStore:
         keys = parse_keys(data)
         self._remember(url, keys)
         return keys
-
-
-def _in_flight(refetch_after: datetime, now: datetime) -> bool:
-    return refetch_after - now > REFETCH_THROTTLE
 
 
 def _claimable(refetch_after: datetime, now: datetime) -> bool:

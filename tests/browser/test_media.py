@@ -262,10 +262,10 @@ def test_guest_sees_and_hears_the_host_speaks_when_allowed_and_stops_when_remove
         "every peer connection closed",
     )
 
-    # (7) Two tool workers served this room's signaling, and nothing answered 5xx.
+    # (7) Nothing answered 5xx. The server runs two workers, but which one accepts a connection is
+    # the kernel's choice (all requests went to one of them in loaded runs); that signaling works
+    # whichever worker answers each request is tests/media/test_two_workers.py's deterministic test.
     log = server.log_path.read_text()
-    workers = set(re.findall(r'"(?:GET|POST|DELETE) /api/rooms/[^/ ]+/media[^"]*" .* pid=(\d+)', log))
-    assert len(workers) >= 2, "the media requests all went to one worker"
     assert not re.search(r'" 5\d\d ', log), server.log_tail()
     assert host_problems == guest_problems == []
 

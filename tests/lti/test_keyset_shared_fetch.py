@@ -86,3 +86,45 @@ def test_after_a_rotation_a_worker_waits_for_the_refetch_in_flight_and_uses_the_
         assert key_sets.public_key(URL, "rotated-1") is not None
         assert 0.25 < time.monotonic() - started < 2
     fetcher.join()
+
+
+def test_a_waiter_stops_when_its_fetch_ends_even_if_the_next_is_claimed_at_once(app, platform, monkeypatch):
+    """In a flood of random kids the fetch a launch waits for ends without its kid and the next
+    launch claims the next window within a millisecond. The waiter must see that its fetch is over
+    at its next poll, not take the new claim for the same fetch and hold its thread for a lease."""
+    from tests.sakai import public_jwk
+
+    monkeypatch.setattr(keyset, "LEASE", timedelta(seconds=1))
+    cached = json.dumps({"keys": [public_jwk(platform.key, platform.kid)]})
+    with app.app_context():
+        claim = utcnow() + keyset.LEASE + keyset.REFETCH_THROTTLE
+        db.session.add(KeySetCache(url=URL, jwks=cached, fetched_at=utcnow(), refetch_after=claim))
+        db.session.commit()
+
+    def fetch_ends_and_next_window_is_claimed():
+        with app.app_context():
+            done = utcnow() + keyset.REFETCH_THROTTLE
+            for after in (done, done + keyset.LEASE + keyset.REFETCH_THROTTLE):
+                db.session.execute(update(KeySetCache).where(KeySetCache.url == URL).values(refetch_after=after))
+                db.session.commit()
+
+    polls = []
+
+    class Time:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            polls.append(seconds)
+            if len(polls) == 1:  # between the waiter's first and second poll
+                other = threading.Thread(target=fetch_ends_and_next_window_is_claimed)
+                other.start()
+                other.join()
+            else:
+                time.sleep(seconds)
+
+    monkeypatch.setattr(keyset, "time", Time)
+    with app.app_context(), pytest.raises(keyset.LaunchError) as refused:
+        key_sets.public_key(URL, "random-kid")
+    assert refused.value.code == "unknown_kid"
+    assert len(polls) == 1
