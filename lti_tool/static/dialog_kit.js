@@ -1,6 +1,6 @@
 // What the room's management dialogs (Manage guest access, Invite users) share: the launch-token
 // JSON request (the token header is the CSRF protection), the status line that screen readers
-// announce, field errors, dates in the user's locale, and copying a selection where the Clipboard
+// announce, field errors, dates in the user's locale and expiry cells, and copying a selection where the Clipboard
 // API is refused. Loaded (deferred) before guest_links.js and invites.js.
 window.DialogKit = (function () {
   "use strict";
@@ -52,6 +52,31 @@ window.DialogKit = (function () {
     }
   }
 
+  // A table cell with an expiry date (`dateStyle` on screen, the full date and time as its tooltip),
+  // or "Never".
+  function expiryCell(iso, dateStyle) {
+    const cell = document.createElement("td");
+    if (!iso) {
+      cell.textContent = "Never";
+      return cell;
+    }
+    const time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = formatDate(iso, { dateStyle: dateStyle });
+    time.title = formatDate(iso, { dateStyle: "full", timeStyle: "long" });
+    cell.appendChild(time);
+    return cell;
+  }
+
+  // `fields`: name → {input, error}; clears each field's error and the form's own.
+  function clearFieldErrors(fields, formError) {
+    Object.values(fields).forEach((f) => {
+      showError(f.error, "");
+      f.input.removeAttribute("aria-invalid");
+    });
+    showError(formError, "");
+  }
+
   // Sakai's frame does not delegate `clipboard-write`, so the Clipboard API refuses there; copying a
   // selection (execCommand) still works on the click. The field goes inside the modal `dialog`:
   // outside it the page is inert.
@@ -68,5 +93,6 @@ window.DialogKit = (function () {
     return copied;
   }
 
-  return { meta: meta, api: api, announce: announce, showError: showError, formatDate: formatDate, copySelected: copySelected };
+  return { meta: meta, api: api, announce: announce, showError: showError, formatDate: formatDate,
+           expiryCell: expiryCell, clearFieldErrors: clearFieldErrors, copySelected: copySelected };
 })();

@@ -73,20 +73,6 @@
     return url;
   }
 
-  function expirationCell(link) {
-    const cell = document.createElement("td");
-    if (!link.expires_at) {
-      cell.textContent = "Never";
-      return cell;
-    }
-    const time = document.createElement("time");
-    time.dateTime = link.expires_at;
-    time.textContent = formatDate(link.expires_at, { dateStyle: "long" });
-    time.title = formatDate(link.expires_at, { dateStyle: "full", timeStyle: "long" });
-    cell.appendChild(time);
-    return cell;
-  }
-
   function linkRow(link) {
     const row = document.createElement("tr");
     row.dataset.linkId = link.id;
@@ -112,7 +98,7 @@
       iconButton("icon-copy", "Copy", " link " + link.name, (event) => copyLink(link, event.currentTarget)),
       iconButton("icon-trash", "Delete", " link " + link.name, (event) => confirmDelete(link, event.currentTarget)),
     );
-    row.append(name, expirationCell(link), clicks, speak, actions);
+    row.append(name, kit.expiryCell(link.expires_at, "long"), clicks, speak, actions);
     return row;
   }
 
@@ -186,13 +172,7 @@
   });
 
   // ---- Create ------------------------------------------------------------------------------------
-  function clearFieldErrors() {
-    Object.values(fields).forEach((f) => {
-      showError(f.error, "");
-      f.input.removeAttribute("aria-invalid");
-    });
-    showError(formError, "");
-  }
+  const clearFieldErrors = () => kit.clearFieldErrors(fields, formError);
 
   createButton.addEventListener("click", () => {
     if (createButton.getAttribute("aria-disabled") === "true") return;

@@ -9,7 +9,7 @@
 
   const $ = (id) => document.getElementById(id);
   const kit = window.DialogKit; // dialog_kit.js: request, status line, errors, dates, copy
-  const { showError, formatDate } = kit;
+  const { showError } = kit;
   const url = kit.meta("invitations-url");
   const api = (method, path, body) => kit.api(method, url + path, body);
 
@@ -71,20 +71,6 @@
     return td;
   }
 
-  function expiresCell(invitation) {
-    const td = cell();
-    if (!invitation.expires_at) {
-      td.textContent = "Never";
-      return td;
-    }
-    const time = document.createElement("time");
-    time.dateTime = invitation.expires_at;
-    time.textContent = formatDate(invitation.expires_at, { dateStyle: "medium" });
-    time.title = formatDate(invitation.expires_at, { dateStyle: "full", timeStyle: "long" });
-    td.appendChild(time);
-    return td;
-  }
-
   function row(invitation) {
     const tr = document.createElement("tr");
     tr.dataset.invitationId = invitation.id;
@@ -108,7 +94,7 @@
       actions.append(smallButton("Delete", "Delete the record of " + invitation.name, () => confirmErase(invitation)));
     }
     tr.append(cell(invitation.name), cell(invitation.email), cell(invitation.role_label), statusCell(invitation),
-      expiresCell(invitation), actions);
+      kit.expiryCell(invitation.expires_at, "medium"), actions);
     return tr;
   }
 
@@ -135,13 +121,7 @@
   }
 
   // ---- Invite ------------------------------------------------------------------------------------
-  function clearFieldErrors() {
-    Object.values(fields).forEach((f) => {
-      showError(f.error, "");
-      f.input.removeAttribute("aria-invalid");
-    });
-    showError(formError, "");
-  }
+  const clearFieldErrors = () => kit.clearFieldErrors(fields, formError);
 
   function fieldError(err) {
     const field = fields[err.field];
