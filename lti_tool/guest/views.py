@@ -99,7 +99,7 @@ def _submit(token: str, now):
     form = check_entry(request.form.get("name", ""), request.form.get("email", ""))
     link = service.find_link(token)
     refusal = _refusal(link, now)
-    if refusal is None and not (_same_site() and _form_token_ok(link.id, request.form.get("form_token", ""))):
+    if refusal is None and not form_post_ok(FORM_COOKIE, link.id):
         # A cross-site or stale post: keep what was typed, ask to submit once more (no click used).
         form.errors["form"] = _("This page was open for a long time. Please check your details and join again.")
     # A refused token counts as a miss whatever its state, so states can't be told apart by the limit.
@@ -112,7 +112,7 @@ def _submit(token: str, now):
         response = _entry_page(link, form, 400 if "form" in form.errors else 422)
         db.session.commit()
         return response
-    browser = service.browser_hash(request.cookies[FORM_COOKIE])  # _form_token_ok: the cookie is there
+    browser = service.browser_hash(request.cookies[FORM_COOKIE])  # form_post_ok: the cookie is there
     try:
         service.check_not_blocked(link.room_id, form.email, browser)
     except service.Blocked:
@@ -161,20 +161,23 @@ def _browser_binding(cookie: str) -> str:
     return hmac.new(key, b"guest-entry-form-cookie:" + cookie.encode(), hashlib.sha256).hexdigest()
 
 
-def _same_site() -> bool:
-    """Browsers say where a request came from; a post from another site is refused outright."""
-    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+def form_token(cookie: str, *scope: str) -> str:
+    """An entry form's token: what the form is for (`scope`) bound to this browser's form cookie."""
+    return _form_serializer().dumps([*scope, _browser_binding(cookie)])
 
 
-def _form_token_ok(link_id: str, value: str) -> bool:
-    """Double submit: the token names the link and this browser's form cookie, which a SameSite=Lax
-    cookie keeps out of cross-site posts, so a token fetched elsewhere is of no use here."""
-    cookie = request.cookies.get(FORM_COOKIE, "")
+def form_post_ok(cookie_name: str, *scope: str) -> bool:
+    """Double submit: the posted token names `scope` and this browser's form cookie, which a
+    SameSite=Lax cookie keeps out of cross-site posts, so a token fetched elsewhere is of no use
+    here. Browsers also say where a request came from; a post from another site is refused outright."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return False
+    cookie = request.cookies.get(cookie_name, "")
     try:
-        bound = _form_serializer().loads(value, max_age=FORM_MAX_AGE)
+        bound = _form_serializer().loads(request.form.get("form_token", ""), max_age=FORM_MAX_AGE)
     except BadSignature:
         return False
-    return bool(cookie) and bound == [link_id, _browser_binding(cookie)]
+    return bool(cookie) and bound == [*scope, _browser_binding(cookie)]
 
 
 def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
@@ -187,7 +190,7 @@ def _entry_page(link: service.EntryLink, form: EntryForm, status: int = 200):
             room_title=link.room.title,
             admission_required=link.room.admission_required,
             form=form,
-            form_token=_form_serializer().dumps([link.id, _browser_binding(cookie)]),
+            form_token=form_token(cookie, link.id),
             continue_url=url_for("guest.room", room_id=link.room_id) if already_in else None,
         ),
         status,

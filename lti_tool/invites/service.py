@@ -9,8 +9,6 @@ enters without the waiting room as a guest whose `invite_role` says what they ma
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +20,7 @@ from ..clock import as_utc
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..guest import service as guests
+from ..guest.identity import new_session_secret, session_hash
 from ..guest.validation import clean_email
 from ..links.service import DAYS_INVALID, DAYS_MAX, Actor, _optional_whole
 from ..models import Guest, Invitation, Room, new_id
@@ -93,14 +92,9 @@ def parse_invite_input(name: Any, email: Any, role: Any, duration_days: Any) -> 
 # --- tokens -------------------------------------------------------------------------------------------
 
 
-def new_token() -> tuple[str, str]:
-    """(the link's token, its hash for the database): 256 random bits."""
-    token = secrets.token_urlsafe(32)
-    return token, token_hash(token)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# An invitation's link token is made and stored as a guest's session secret is: 256 random bits,
+# only its SHA-256 in the database. new_token() gives (token, hash).
+new_token, token_hash = new_session_secret, session_hash
 
 
 def invitation_url(base_url: str, token: str) -> str:

@@ -214,7 +214,7 @@ def _submit(token: str, opened: service.Opened, now):
         name = clean_name(raw_name)
     except ValueError as exc:
         name, error = "", str(exc)
-    form_ok = guest_views._same_site() and _form_token_ok(opened.id, request.form.get("form_token", ""))
+    form_ok = guest_views.form_post_ok(FORM_COOKIE, "invitation", opened.id)
     db.session.commit()  # end the read: the counter's write opens its own short transaction
     guest_views._check_limits([("post_per_ip", guest_views._client()), ("post_per_link", token)], now)
     if not form_ok:
@@ -238,15 +238,6 @@ def _submit(token: str, opened: service.Opened, now):
     return response
 
 
-def _form_token_ok(invitation_id: str, value: str) -> bool:
-    cookie = request.cookies.get(FORM_COOKIE, "")
-    try:
-        bound = guest_views._form_serializer().loads(value, max_age=guest_views.FORM_MAX_AGE)
-    except guest_views.BadSignature:
-        return False
-    return bool(cookie) and bound == ["invitation", invitation_id, guest_views._browser_binding(cookie)]
-
-
 def _entry_page(opened: service.Opened, name: str, error: str | None, form_error: str | None = None, status=200):
     guest = request_guest()
     already_in = guest is not None and guest.invitation_id == opened.id and guest.status in guests.INSIDE
@@ -259,9 +250,7 @@ def _entry_page(opened: service.Opened, name: str, error: str | None, form_error
             name=name,
             name_error=error,
             form_error=form_error,
-            form_token=guest_views._form_serializer().dumps(
-                ["invitation", opened.id, guest_views._browser_binding(cookie)]
-            ),
+            form_token=guest_views.form_token(cookie, "invitation", opened.id),
             continue_url=url_for("guest.room", room_id=opened.room_id) if already_in else None,
         ),
         status,
